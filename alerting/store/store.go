@@ -1,0 +1,76 @@
+// Package store is the Store port: the durable home of events and their
+// posts' assignments, cases with their clocks and audit trail, the
+// organisation's units, and disclosure and interpretation records.
+//
+// Backends live in packages beside this one (sqlitestore for the embedded
+// default); every backend must pass the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"yuqing/domain"
+)
+
+// ErrNotFound is returned when the thing asked for does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the port. Every write returns nil only once it is durable.
+type Store interface {
+	// PostEvents gives the event each already-assigned post belongs to;
+	// posts never assigned are absent from the map.
+	PostEvents(ctx context.Context, postIDs []string) (map[string]string, error)
+	// GetEvents gives the events that exist among ids.
+	GetEvents(ctx context.Context, ids []string) (map[string]domain.Event, error)
+	GetEvent(ctx context.Context, id string) (domain.Event, error)
+	// SaveEvents upserts events and records the post → event assignments, in
+	// one transaction. An assignment of a post already assigned is ignored.
+	SaveEvents(ctx context.Context, events []domain.Event, assign map[string]string) error
+	// ListEvents lists events, hottest first by default.
+	ListEvents(ctx context.Context, f EventFilter) ([]domain.Event, error)
+
+	// CreateCase stores a new case with its first action unless the event
+	// already has a case; it reports whether it created one and returns the
+	// case that is stored for the event either way.
+	CreateCase(ctx context.Context, c domain.Case, first domain.Action) (domain.Case, bool, error)
+	GetCase(ctx context.Context, id string) (domain.Case, error) // with its actions
+	CaseForEvent(ctx context.Context, eventID string) (domain.Case, error)
+	ListCases(ctx context.Context, f CaseFilter) ([]domain.Case, error)
+	// UpdateCase writes the case and appends the action to its trail, in one
+	// transaction. The action's ID is set by the store.
+	UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error)
+
+	PutUnits(ctx context.Context, units []domain.Unit) error
+	ListUnits(ctx context.Context) ([]domain.Unit, error)
+
+	PutRecord(ctx context.Context, r domain.Record) error
+	ListRecords(ctx context.Context, f RecordFilter) ([]domain.Record, error)
+
+	Close() error
+}
+
+// EventFilter selects events. Zero values do not filter.
+type EventFilter struct {
+	MinGrade domain.Grade // only events graded this severe or more
+	Since    time.Time    // LastAt at or after
+	Sort     string       // "heat" (default) or "recent" (LastAt, newest first)
+	Limit    int          // 0 means 50
+}
+
+// CaseFilter selects cases. Zero values do not filter.
+type CaseFilter struct {
+	Status string
+	UnitID string
+	Open   bool // only cases not closed
+	Limit  int  // 0 means 100
+}
+
+// RecordFilter selects records. Zero values do not filter.
+type RecordFilter struct {
+	Kind   string
+	CaseID string
+	UnitID string
+	Limit  int // 0 means 100
+}

@@ -1,0 +1,292 @@
+// Package domain holds the types that every part of yuqing shares: a post as it
+// arrives, its analysis, the event it belongs to, the case opened for an event
+// with its legal clocks, the units cases are routed to, and the government's
+// own disclosure and interpretation records.
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Author is who wrote a post.
+type Author struct {
+	Name      string `json:"name,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Followers int64  `json:"followers,omitempty"`
+	Verified  bool   `json:"verified,omitempty"`
+	Location  string `json:"location,omitempty"`
+}
+
+// Metrics are the engagement counts a source reports for a post.
+type Metrics struct {
+	Reposts  int64 `json:"reposts,omitempty"`
+	Comments int64 `json:"comments,omitempty"`
+	Likes    int64 `json:"likes,omitempty"`
+}
+
+// Post is one item of public opinion: a news article, a government page, a
+// Weibo post, a repost or a comment.
+type Post struct {
+	ID          string    `json:"id"`
+	Source      string    `json:"source,omitempty"`
+	URL         string    `json:"url,omitempty"`
+	Title       string    `json:"title,omitempty"`
+	Text        string    `json:"text,omitempty"`
+	Author      Author    `json:"author"`
+	PublishedAt time.Time `json:"published_at"`
+	Region      string    `json:"region,omitempty"`
+	Metrics     Metrics   `json:"metrics"`
+	ParentID    string    `json:"parent_id,omitempty"`
+	// ReceivedAt is when ingest accepted the post (wall time); it measures
+	// pipeline lag and is never used for heat or grades.
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// DeriveID gives a post's id when the sender gave none: from the URL where
+// there is one, else from the content, so the same post sent twice gets the
+// same id and is stored once.
+func (p *Post) DeriveID() string {
+	if u := strings.TrimSpace(p.URL); u != "" {
+		return "u" + shortHash(strings.TrimRight(u, "/"))
+	}
+	return "c" + shortHash(p.Source, p.Author.ID, p.Author.Name, p.PublishedAt.UTC().Format(time.RFC3339Nano), p.ParentID, p.Title, p.Text)
+}
+
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, s := range parts {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Sentiment labels.
+const (
+	Positive = "positive"
+	Neutral  = "neutral"
+	Negative = "negative"
+)
+
+// Keyword is a word that characterises a text, with its TF-IDF weight.
+type Keyword struct {
+	Word   string  `json:"word"`
+	Weight float64 `json:"weight"`
+}
+
+// SentimentResult is the sentiment of a text with the classifier's confidence.
+type SentimentResult struct {
+	Label      string  `json:"label"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Analysis is what the analyzer finds in one post. Reasons say, per field,
+// why the analyzer decided what it did, in Chinese for the people who read it.
+type Analysis struct {
+	Tokens    []string          `json:"tokens"`
+	Keywords  []Keyword         `json:"keywords"`
+	Sentiment SentimentResult   `json:"sentiment"`
+	Category  string            `json:"category,omitempty"`
+	Risk      float64           `json:"risk"`
+	Places    []string          `json:"places,omitempty"`
+	Unit      string            `json:"unit,omitempty"`
+	Reasons   map[string]string `json:"reasons,omitempty"`
+}
+
+// IndexedPost is what the Index holds for each post: the post, its analysis
+// and the event it was grouped into.
+type IndexedPost struct {
+	Post
+	Analysis Analysis `json:"analysis"`
+	EventID  string   `json:"event_id,omitempty"`
+}
+
+// Grade is the emergency severity scale: I 特别重大 (most severe) to IV 一般.
+// Zero means "below grading".
+type Grade int
+
+const (
+	GradeNone Grade = 0
+	GradeI    Grade = 1
+	GradeII   Grade = 2
+	GradeIII  Grade = 3
+	GradeIV   Grade = 4
+)
+
+var gradeNames = map[Grade]string{GradeI: "I", GradeII: "II", GradeIII: "III", GradeIV: "IV"}
+var gradeZh = map[Grade]string{GradeI: "特别重大", GradeII: "重大", GradeIII: "较大", GradeIV: "一般"}
+
+// String gives the roman numeral, or "" below grading.
+func (g Grade) String() string { return gradeNames[g] }
+
+// Zh gives the Chinese name of the grade.
+func (g Grade) Zh() string {
+	if s, ok := gradeZh[g]; ok {
+		return s
+	}
+	return "未达分级"
+}
+
+// Major reports whether the grade is I or II, the grades with the 5h/24h clocks.
+func (g Grade) Major() bool { return g == GradeI || g == GradeII }
+
+// AtLeast reports whether g is as severe as other or more (I is the most severe).
+func (g Grade) AtLeast(other Grade) bool {
+	return g != GradeNone && (other == GradeNone || g <= other)
+}
+
+// Event is a group of posts about one thing: an original post with its reposts
+// and comments, and other posts that say nearly the same. Its figures are
+// computed on the posts' own timestamps, so replaying the same posts at any
+// speed gives the same event.
+type Event struct {
+	ID         string    `json:"id"`
+	RootPostID string    `json:"root_post_id"`
+	Title      string    `json:"title"`
+	Keywords   []string  `json:"keywords"`
+	Simhash    uint64    `json:"simhash,string"`
+	FirstAt    time.Time `json:"first_at"`
+	LastAt     time.Time `json:"last_at"`
+	Posts      int64     `json:"posts"`
+	Negative   int64     `json:"negative"`
+	Reach      int64     `json:"reach"`
+	// Hourly counts posts per hour of event time (unix hour → posts).
+	Hourly     map[int64]int64 `json:"hourly,omitempty"`
+	PeakHourly int64           `json:"peak_hourly"`
+	Heat       float64         `json:"heat"`
+	Grade      Grade           `json:"grade"`
+	Reasons    []string        `json:"reasons"`
+	Region     string          `json:"region,omitempty"`
+	Unit       string          `json:"unit,omitempty"`
+	Risk       float64         `json:"risk"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// Clock kinds, from DESIGN.md §1.
+const (
+	ClockRelease    = "authoritative_release" // 5h, grades I and II
+	ClockConference = "press_conference"      // 24h, grades I and II
+	ClockResponse   = "response"              // 48h, grades III and IV
+)
+
+// Clock is one legal deadline on a case. It starts at detection, records the
+// first post's time, and stops on recorded evidence.
+type Clock struct {
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	Hours       int        `json:"hours"`
+	StartedAt   time.Time  `json:"started_at"`
+	FirstPostAt time.Time  `json:"first_post_at"`
+	DueAt       time.Time  `json:"due_at"`
+	StoppedAt   *time.Time `json:"stopped_at,omitempty"`
+	EvidenceURL string     `json:"evidence_url,omitempty"`
+}
+
+// Overdue reports whether the clock ran past its deadline (stopped late, or still running after it).
+func (c Clock) Overdue(now time.Time) bool {
+	if c.StoppedAt != nil {
+		return c.StoppedAt.After(c.DueAt)
+	}
+	return now.After(c.DueAt)
+}
+
+// ClocksFor gives the clocks a case of the given grade carries, started at detection.
+func ClocksFor(g Grade, detected, firstPost time.Time) []Clock {
+	mk := func(kind, name string, h int) Clock {
+		return Clock{Kind: kind, Name: name, Hours: h, StartedAt: detected, FirstPostAt: firstPost, DueAt: detected.Add(time.Duration(h) * time.Hour)}
+	}
+	if g.Major() {
+		return []Clock{mk(ClockRelease, "发布权威信息", 5), mk(ClockConference, "召开新闻发布会", 24)}
+	}
+	return []Clock{mk(ClockResponse, "回应关切", 48)}
+}
+
+// Case statuses.
+const (
+	CaseOpen     = "open"     // raised, waiting for the unit to sign
+	CaseSigned   = "signed"   // the unit has signed for it
+	CaseAssessed = "assessed" // graded by staff (研判)
+	CaseAnswered = "answered" // every clock stopped
+	CaseClosed   = "closed"
+)
+
+// Case is an event raised for response: routed to a unit, with its clocks and
+// the trail of every action taken on it.
+type Case struct {
+	ID             string    `json:"id"`
+	EventID        string    `json:"event_id"`
+	Title          string    `json:"title"`
+	Status         string    `json:"status"`
+	ProposedGrade  Grade     `json:"proposed_grade"`
+	Grade          Grade     `json:"grade"` // the grade in force: confirmed if assessed, else proposed
+	GradeConfirmed bool      `json:"grade_confirmed"`
+	Reasons        []string  `json:"reasons"`
+	UnitID         string    `json:"unit_id"`
+	UnitName       string    `json:"unit_name"`
+	RouteReason    string    `json:"route_reason"`
+	ResponseType   string    `json:"response_type,omitempty"`
+	Heat           float64   `json:"heat"`
+	CreatedAt      time.Time `json:"created_at"`
+	FirstPostAt    time.Time `json:"first_post_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	Clocks         []Clock   `json:"clocks"`
+	Actions        []Action  `json:"actions,omitempty"`
+}
+
+// Action kinds on a case.
+const (
+	ActSign       = "sign"
+	ActAssess     = "assess"
+	ActRespond    = "respond"
+	ActConference = "press_conference"
+	ActEvaluate   = "evaluate"
+	ActClose      = "close"
+	ActReopen     = "reopen"
+	ActEscalate   = "escalate"
+	ActOpen       = "open" // recorded by the system when it raises the case
+)
+
+// Action is one step taken on a case, recorded with who and when.
+type Action struct {
+	ID          int64     `json:"id"`
+	CaseID      string    `json:"case_id"`
+	Kind        string    `json:"kind"`
+	Actor       string    `json:"actor"`
+	Note        string    `json:"note,omitempty"`
+	EvidenceURL string    `json:"evidence_url,omitempty"`
+	At          time.Time `json:"at"`
+}
+
+// Unit is a node of the organisation tree: a government body that answers for
+// the places and matters it is in charge of (属地管理、谁主管谁负责).
+type Unit struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	ParentID string   `json:"parent_id,omitempty"`
+	Places   []string `json:"places,omitempty"`
+	Contact  string   `json:"contact,omitempty"`
+}
+
+// Record kinds.
+const (
+	RecordDisclosure     = "disclosure"     // 政务公开
+	RecordInterpretation = "interpretation" // 政策解读
+)
+
+// Record is one of the government's own disclosure or policy-interpretation records.
+type Record struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Title       string    `json:"title"`
+	URL         string    `json:"url,omitempty"`
+	UnitID      string    `json:"unit_id,omitempty"`
+	CaseID      string    `json:"case_id,omitempty"`
+	PolicyID    string    `json:"policy_id,omitempty"`
+	PublishedAt time.Time `json:"published_at"`
+	CreatedAt   time.Time `json:"created_at"`
+}
