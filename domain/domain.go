@@ -41,6 +41,11 @@ type Post struct {
 	Region      string    `json:"region,omitempty"`
 	Metrics     Metrics   `json:"metrics"`
 	ParentID    string    `json:"parent_id,omitempty"`
+	// RootID is the original post at the top of a repost/comment cascade,
+	// when the sender knows it (an extension of the contract: it keeps a whole
+	// cascade in one bus partition and one event even when a middle repost is
+	// missing or late).
+	RootID string `json:"root_id,omitempty"`
 	// ReceivedAt is when ingest accepted the post (wall time); it measures
 	// pipeline lag and is never used for heat or grades.
 	ReceivedAt time.Time `json:"received_at"`
