@@ -1,0 +1,135 @@
+package bleveindex
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/yanyiwu/gojieba"
+
+	"yuqing/analyzer/segment"
+)
+
+// Names registered with Bleve's registry.
+const (
+	TokenizerName = "gojieba"
+	AnalyzerName  = "zh"
+)
+
+func init() {
+	registry.RegisterTokenizer(TokenizerName, func(map[string]interface{}, *registry.Cache) (analysis.Tokenizer, error) {
+		seg, err := segment.Default()
+		if err != nil {
+			return nil, fmt.Errorf("bleveindex: gojieba tokenizer: %w", err)
+		}
+		return &Tokenizer{jieba: seg.Jieba()}, nil
+	})
+	registry.RegisterAnalyzer(AnalyzerName, func(_ map[string]interface{}, cache *registry.Cache) (analysis.Analyzer, error) {
+		tok, err := cache.TokenizerNamed(TokenizerName)
+		if err != nil {
+			return nil, err
+		}
+		lc, err := cache.TokenFilterNamed(lowercase.Name)
+		if err != nil {
+			return nil, err
+		}
+		return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{lc}}, nil
+	})
+}
+
+// Tokenizer cuts text in gojieba's search mode (segment's CutForSearch, with
+// byte offsets): every word plus the dictionary words inside long ones.
+// Tokens made only of spaces, punctuation or symbols are dropped. The short
+// words found inside a longer one share its position, so positions count the
+// words of the precise segmentation.
+type Tokenizer struct {
+	jieba *gojieba.Jieba
+}
+
+// Tokenize implements analysis.Tokenizer.
+func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
+	if len(input) == 0 {
+		return nil
+	}
+	words := t.jieba.Tokenize(string(input), gojieba.SearchMode, true)
+	out := make(analysis.TokenStream, 0, len(words))
+	pos, groupEnd := 0, -1
+	for _, w := range words {
+		if w.Start < 0 || w.End > len(input) || w.Start >= w.End || !isWord(w.Str) {
+			continue
+		}
+		if w.Start >= groupEnd {
+			pos++
+			groupEnd = w.End
+		} else if w.End > groupEnd {
+			groupEnd = w.End
+		}
+		out = append(out, &analysis.Token{
+			Term:     input[w.Start:w.End:w.End],
+			Start:    w.Start,
+			End:      w.End,
+			Position: pos,
+			Type:     tokenType(w.Str),
+		})
+	}
+	return out
+}
+
+// isWord reports whether s has a rune that is not a space, punctuation, symbol or control.
+func isWord(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError {
+			continue
+		}
+		if !unicode.IsSpace(r) && !unicode.IsPunct(r) && !unicode.IsSymbol(r) && !unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func tokenType(s string) analysis.TokenType {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return analysis.Ideographic
+		}
+	}
+	for _, r := range s {
+		if !unicode.IsDigit(r) {
+			return analysis.AlphaNumeric
+		}
+	}
+	return analysis.Numeric
+}
+
+// queryGroups segments a query like the index does: one group per word of
+// the precise segmentation, each with the word itself (lowercased) and the
+// search-mode words inside it. A word with nothing indexable is skipped.
+func queryGroups(seg *segment.Segmenter, q string) [][]string {
+	var groups [][]string
+	for _, w := range seg.Cut(q) {
+		if !isWord(w) {
+			continue
+		}
+		var terms []string
+		seen := map[string]bool{}
+		for _, sw := range seg.Jieba().Tokenize(w, gojieba.SearchMode, true) {
+			if !isWord(sw.Str) {
+				continue
+			}
+			term := strings.ToLower(sw.Str)
+			if !seen[term] {
+				seen[term] = true
+				terms = append(terms, term)
+			}
+		}
+		if len(terms) > 0 {
+			groups = append(groups, terms)
+		}
+	}
+	return groups
+}

@@ -1,0 +1,357 @@
+// Package bleveindex is the embedded backend of the Index port: a Bleve v2
+// (scorch) index on local disk, with a gojieba tokenizer for Chinese text.
+//
+// Schema: "content" (title + text, analyzer "zh" = gojieba search-mode
+// tokens + lowercase); keyword fields sentiment, category, region, unit,
+// event_id, source, keywords (multi-valued), parent_id; datetime
+// published_at; numeric followers; and the bucket keys t_hour, t_day and
+// t_month (China time) that the over-time aggregation counts. The whole
+// IndexedPost is kept as JSON in the stored, unindexed field "_source", so
+// Search and Get return full documents.
+//
+// Region is the post's own region when it has one, else the first place the
+// analyzer found (Analysis.Places[0]); WithRegion replaces that rule, for
+// example to map a city to its province.
+//
+// Durability: Index returns once Bleve's scorch Batch has returned, and
+// scorch's Batch waits for the persister to write and fsync the segment and
+// its root bolt file unless the index was opened with "unsafe_batch": true.
+// Open always sets it to false.
+package bleveindex
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"yuqing/analyzer/index"
+	"yuqing/analyzer/segment"
+	"yuqing/domain"
+)
+
+// Field names in the Bleve documents.
+const (
+	fContent   = "content"
+	fSentiment = "sentiment"
+	fCategory  = "category"
+	fRegion    = "region"
+	fUnit      = "unit"
+	fEventID   = "event_id"
+	fSource    = "source"
+	fKeywords  = "keywords"
+	fParentID  = "parent_id"
+	fPublished = "published_at"
+	fFollowers = "followers"
+	fHour      = "t_hour"
+	fDay       = "t_day"
+	fMonth     = "t_month"
+	fSourceDoc = "_source"
+)
+
+// China time, fixed so that no tzdata is needed.
+var cst = time.FixedZone("CST", 8*3600)
+
+// Index is a Bleve index of analysed posts. It is safe for concurrent use.
+type Index struct {
+	bi     bleve.Index
+	dir    string
+	seg    *segment.Segmenter
+	region func(domain.IndexedPost) string
+	log    *slog.Logger
+
+	mu     sync.RWMutex // guards closed against use after Close
+	closed bool
+}
+
+var _ index.Index = (*Index)(nil)
+
+// Option configures Open.
+type Option func(*Index)
+
+// WithRegion sets how a post's region facet value is found (default: the
+// post's Region, else its first analysed place).
+func WithRegion(f func(domain.IndexedPost) string) Option {
+	return func(ix *Index) { ix.region = f }
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(ix *Index) { ix.log = l }
+}
+
+// DefaultRegion is the default region rule: the post's Region, else the first
+// place the analyzer found.
+func DefaultRegion(p domain.IndexedPost) string {
+	if p.Region != "" {
+		return p.Region
+	}
+	if len(p.Analysis.Places) > 0 {
+		return p.Analysis.Places[0]
+	}
+	return ""
+}
+
+// Open opens the index in dir, creating it (and dir) when there is none.
+func Open(dir string, opts ...Option) (*Index, error) {
+	seg, err := segment.Default()
+	if err != nil {
+		return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
+	}
+	ix := &Index{dir: dir, seg: seg, region: DefaultRegion, log: slog.Default()}
+	for _, o := range opts {
+		o(ix)
+	}
+	// unsafe_batch false: Batch returns only after the persister has synced.
+	runtime := map[string]interface{}{"unsafe_batch": false}
+	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err == nil {
+		ix.bi, err = bleve.OpenUsing(dir, runtime)
+		if err != nil {
+			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
+		}
+		ix.log.Info("bleveindex: opened", "dir", dir)
+		return ix, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o755); err != nil {
+		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
+	}
+	ix.bi, err = bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, runtime)
+	if err != nil {
+		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
+	}
+	ix.log.Info("bleveindex: created", "dir", dir)
+	return ix, nil
+}
+
+func newMapping() *mapping.IndexMappingImpl {
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = false
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = docValues
+		return f
+	}
+	content := bleve.NewTextFieldMapping()
+	content.Analyzer = AnalyzerName
+	content.Store = false
+	content.IncludeInAll = false
+	content.IncludeTermVectors = false
+	content.DocValues = false
+
+	published := bleve.NewDateTimeFieldMapping()
+	published.Store = false
+	published.IncludeInAll = false
+	published.DocValues = true
+
+	followers := bleve.NewNumericFieldMapping()
+	followers.Store = false
+	followers.IncludeInAll = false
+	followers.DocValues = true
+
+	source := bleve.NewTextFieldMapping()
+	source.Analyzer = keyword.Name
+	source.Index = false
+	source.Store = true
+	source.IncludeInAll = false
+	source.IncludeTermVectors = false
+	source.DocValues = false
+
+	doc := bleve.NewDocumentStaticMapping()
+	doc.AddFieldMappingsAt(fContent, content)
+	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fHour, fDay, fMonth} {
+		doc.AddFieldMappingsAt(f, kw(true))
+	}
+	for _, f := range []string{fUnit, fEventID, fSource, fParentID} {
+		doc.AddFieldMappingsAt(f, kw(false))
+	}
+	doc.AddFieldMappingsAt(fPublished, published)
+	doc.AddFieldMappingsAt(fFollowers, followers)
+	doc.AddFieldMappingsAt(fSourceDoc, source)
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
+
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = AnalyzerName
+	m.DefaultField = fContent
+	m.IndexDynamic = false
+	m.StoreDynamic = false
+	m.DocValuesDynamic = false
+	return m
+}
+
+// bucket keys of a time, in China time.
+func hourKey(t time.Time) string  { return t.In(cst).Format("2006010215") }
+func dayKey(t time.Time) string   { return t.In(cst).Format("20060102") }
+func monthKey(t time.Time) string { return t.In(cst).Format("200601") }
+
+// document gives the Bleve document of a post.
+func (ix *Index) document(p domain.IndexedPost) (map[string]interface{}, error) {
+	src, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("bleveindex: encode post %s: %w", p.ID, err)
+	}
+	d := make(map[string]interface{}, 16)
+	d[fSourceDoc] = string(src)
+	content := p.Title
+	if p.Text != "" {
+		if content != "" {
+			content += "\n"
+		}
+		content += p.Text
+	}
+	if content != "" {
+		d[fContent] = content
+	}
+	put := func(k, v string) {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	put(fSentiment, p.Analysis.Sentiment.Label)
+	put(fCategory, p.Analysis.Category)
+	put(fRegion, ix.region(p))
+	put(fUnit, p.Analysis.Unit)
+	put(fEventID, p.EventID)
+	put(fSource, p.Source)
+	put(fParentID, p.ParentID)
+	if len(p.Analysis.Keywords) > 0 {
+		kws := make([]string, 0, len(p.Analysis.Keywords))
+		seen := make(map[string]bool, len(p.Analysis.Keywords))
+		for _, k := range p.Analysis.Keywords {
+			if k.Word != "" && !seen[k.Word] {
+				seen[k.Word] = true
+				kws = append(kws, k.Word)
+			}
+		}
+		d[fKeywords] = kws
+	}
+	if !p.PublishedAt.IsZero() {
+		if y := p.PublishedAt.Year(); y < 1700 || y > 2200 {
+			return nil, fmt.Errorf("bleveindex: post %s: published_at %s out of range", p.ID, p.PublishedAt.Format(time.RFC3339))
+		}
+		d[fPublished] = p.PublishedAt
+		d[fHour] = hourKey(p.PublishedAt)
+		d[fDay] = dayKey(p.PublishedAt)
+		d[fMonth] = monthKey(p.PublishedAt)
+	}
+	d[fFollowers] = float64(p.Author.Followers)
+	return d, nil
+}
+
+func (ix *Index) acquire() error {
+	ix.mu.RLock()
+	if ix.closed {
+		ix.mu.RUnlock()
+		return fmt.Errorf("bleveindex %s: %w", ix.dir, bleve.ErrorIndexClosed)
+	}
+	return nil
+}
+
+func (ix *Index) release() { ix.mu.RUnlock() }
+
+// Index adds or replaces posts, as one Bleve batch; it returns once the batch
+// is persisted and searchable.
+func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bleveindex: index: %w", err)
+	}
+	if err := ix.acquire(); err != nil {
+		return err
+	}
+	defer ix.release()
+	b := ix.bi.NewBatch()
+	for i := range docs {
+		if docs[i].ID == "" {
+			return fmt.Errorf("bleveindex: index: post %d of %d has no id", i, len(docs))
+		}
+		d, err := ix.document(docs[i])
+		if err != nil {
+			return err
+		}
+		if err := b.Index(docs[i].ID, d); err != nil {
+			return fmt.Errorf("bleveindex: index post %s: %w", docs[i].ID, err)
+		}
+	}
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("bleveindex: batch of %d posts in %s: %w", len(docs), ix.dir, err)
+	}
+	return nil
+}
+
+// Get returns the post with that id.
+func (ix *Index) Get(ctx context.Context, id string) (domain.IndexedPost, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("bleveindex: get %s: %w", id, err)
+	}
+	if err := ix.acquire(); err != nil {
+		return domain.IndexedPost{}, false, err
+	}
+	defer ix.release()
+	doc, err := ix.bi.Document(id)
+	if err != nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("bleveindex: get %s: %w", id, err)
+	}
+	if doc == nil {
+		return domain.IndexedPost{}, false, nil
+	}
+	var src []byte
+	doc.VisitFields(func(f bindex.Field) {
+		if f.Name() == fSourceDoc {
+			src = f.Value()
+		}
+	})
+	if src == nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("bleveindex: get %s: stored document missing", id)
+	}
+	var p domain.IndexedPost
+	if err := json.Unmarshal(src, &p); err != nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("bleveindex: get %s: decode: %w", id, err)
+	}
+	return p, true, nil
+}
+
+// Count gives the number of posts in the index.
+func (ix *Index) Count(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("bleveindex: count: %w", err)
+	}
+	if err := ix.acquire(); err != nil {
+		return 0, err
+	}
+	defer ix.release()
+	n, err := ix.bi.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("bleveindex: count %s: %w", ix.dir, err)
+	}
+	return int64(n), nil
+}
+
+// Close closes the index; it waits for searches and batches in flight.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return nil
+	}
+	ix.closed = true
+	if err := ix.bi.Close(); err != nil && !errors.Is(err, bleve.ErrorIndexClosed) {
+		return fmt.Errorf("bleveindex: close %s: %w", ix.dir, err)
+	}
+	return nil
+}
