@@ -20,6 +20,9 @@ type ReplayOptions struct {
 	Progress  io.Writer // a progress line every second; nil for none
 	// OnBatch, if set, is told each batch's answer (for tests and lag probes).
 	OnBatch func(sent []domain.Post, resp Response, at time.Time)
+	// NoSort keeps the posts in the order given (an import) instead of
+	// sorting them by time (a replay).
+	NoSort bool
 }
 
 // Response is the server's answer to one batch.
@@ -35,7 +38,9 @@ type Stats struct {
 // when (its time - the first post's time) / speed has passed; posts due
 // together go in one batch.
 func (c *Client) Replay(ctx context.Context, posts []domain.Post, opt ReplayOptions) (Stats, error) {
-	sort.SliceStable(posts, func(i, j int) bool { return posts[i].PublishedAt.Before(posts[j].PublishedAt) })
+	if !opt.NoSort {
+		sort.SliceStable(posts, func(i, j int) bool { return posts[i].PublishedAt.Before(posts[j].PublishedAt) })
+	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 2000
 	}

@@ -1,0 +1,39 @@
+# yuqing — make targets. `make run` and `make test` are the two a newcomer needs.
+GO      ?= go
+BIN     := bin/yuqing
+DATA    ?= data
+LISTEN  ?= 127.0.0.1:8080
+SHARED  ?= ../shared/data
+PKGS    := ./...
+
+.PHONY: build run test test-race bench bench-replay lint clean
+
+build:
+	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/yuqing
+
+run: build
+	$(BIN) serve --data $(DATA) --listen $(LISTEN)
+
+# Every test that needs no outside server (embedded backends only).
+test:
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+test-race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# Micro-benchmarks of each part, then a table of the figures.
+bench:
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime=2s -timeout 30m \
+		./ingest/... ./analyzer/... ./alerting/... ./dashboard/... | tee bench.out
+	@echo; echo "== figures (2-core machine; see README) =="; grep -E '^Benchmark' bench.out
+
+# The whole CED dev set through a real server at full speed (needs ../shared/data).
+bench-replay: build
+	./deploy/bench-replay.sh $(SHARED)/weibo/ced_dev.jsonl.gz
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin bench.out

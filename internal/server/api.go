@@ -1,0 +1,336 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"yuqing/alerting"
+	"yuqing/alerting/store"
+	"yuqing/analyzer/index"
+	"yuqing/dashboard"
+	"yuqing/domain"
+)
+
+// Routes is the whole HTTP surface: the API under /api/v1, health and
+// metrics, and the dashboard page at /.
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/posts", s.ingest)
+	mux.HandleFunc("GET /api/v1/search", s.search)
+	mux.HandleFunc("GET /api/v1/events", s.listEvents)
+	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
+	mux.HandleFunc("GET /api/v1/cases", s.listCases)
+	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
+	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.caseAction)
+	mux.HandleFunc("GET /api/v1/units", s.listUnits)
+	mux.HandleFunc("POST /api/v1/units", s.postUnits)
+	mux.HandleFunc("GET /api/v1/records", s.listRecords)
+	mux.HandleFunc("POST /api/v1/records", s.postRecord)
+	mux.HandleFunc("GET /api/v1/stream", s.Hub.ServeWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", dashboard.Handler())
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting or stopping"})
+		return
+	}
+	if _, err := s.Index.Count(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "index: " + err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func fail(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := index.Query{Q: v.Get("q"), Sentiment: v.Get("sentiment"), Category: v.Get("category"),
+		Region: v.Get("region"), Unit: v.Get("unit"), EventID: v.Get("event")}
+	var err error
+	if q.From, err = queryTime(v.Get("from")); err != nil {
+		fail(w, 400, "参数 from: %v", err)
+		return
+	}
+	if q.To, err = queryTime(v.Get("to")); err != nil {
+		fail(w, 400, "参数 to: %v", err)
+		return
+	}
+	if q.Size, err = queryInt(v.Get("size"), 20); err != nil {
+		fail(w, 400, "参数 size: %v", err)
+		return
+	}
+	if q.Offset, err = queryInt(v.Get("offset"), 0); err != nil {
+		fail(w, 400, "参数 offset: %v", err)
+		return
+	}
+	res, err := s.Index.Search(r.Context(), q.Normalize())
+	if err != nil {
+		fail(w, 500, "搜索失败: %v", err)
+		return
+	}
+	writeJSON(w, 200, res)
+}
+
+func queryTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600)); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q 不是 RFC 3339 时间或 2006-01-02 日期", s)
+}
+
+func queryInt(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q 不是非负整数", s)
+	}
+	return n, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f := store.EventFilter{Sort: v.Get("sort")}
+	var err error
+	if f.Limit, err = queryInt(v.Get("limit"), 50); err != nil {
+		fail(w, 400, "参数 limit: %v", err)
+		return
+	}
+	if g := v.Get("min_grade"); g != "" {
+		if f.MinGrade, err = ParseGrade(g); err != nil {
+			fail(w, 400, "参数 min_grade: %v", err)
+			return
+		}
+	}
+	if f.Since, err = queryTime(v.Get("since")); err != nil {
+		fail(w, 400, "参数 since: %v", err)
+		return
+	}
+	evs, err := s.Store.ListEvents(r.Context(), f)
+	if err != nil {
+		fail(w, 500, "读取事件失败: %v", err)
+		return
+	}
+	for i := range evs {
+		evs[i].Hourly = nil // large and only needed for the event's own page
+	}
+	writeJSON(w, 200, map[string]any{"events": evs})
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	ev, err := s.Store.GetEvent(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, 404, "事件 %s 不存在", r.PathValue("id"))
+		return
+	} else if err != nil {
+		fail(w, 500, "读取事件失败: %v", err)
+		return
+	}
+	out := map[string]any{"event": ev}
+	if c, err := s.Store.CaseForEvent(r.Context(), ev.ID); err == nil {
+		out["case"] = c
+	}
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f := store.CaseFilter{Status: v.Get("status"), UnitID: v.Get("unit"), Open: v.Get("open") == "1" || v.Get("open") == "true"}
+	var err error
+	if f.Limit, err = queryInt(v.Get("limit"), 100); err != nil {
+		fail(w, 400, "参数 limit: %v", err)
+		return
+	}
+	cs, err := s.Store.ListCases(r.Context(), f)
+	if err != nil {
+		fail(w, 500, "读取案件失败: %v", err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"cases": cs, "now": time.Now().UTC()})
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.GetCase(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, 404, "案件 %s 不存在", r.PathValue("id"))
+		return
+	} else if err != nil {
+		fail(w, 500, "读取案件失败: %v", err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"case": c, "now": time.Now().UTC()})
+}
+
+// actionBody is the JSON of POST /cases/{id}/actions.
+type actionBody struct {
+	Action       string `json:"action"`
+	Actor        string `json:"actor"`
+	Note         string `json:"note"`
+	EvidenceURL  string `json:"evidence_url"`
+	Grade        string `json:"grade"`
+	ResponseType string `json:"response_type"`
+}
+
+func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
+	var b actionBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		fail(w, 400, "请求体 JSON 无效: %v", err)
+		return
+	}
+	if b.Actor == "" {
+		b.Actor = r.Header.Get("X-Yuqing-User")
+	}
+	req := alerting.ActionRequest{Kind: strings.TrimSpace(b.Action), Actor: strings.TrimSpace(b.Actor), Note: b.Note,
+		EvidenceURL: strings.TrimSpace(b.EvidenceURL), ResponseType: b.ResponseType}
+	if b.Grade != "" {
+		g, err := ParseGrade(b.Grade)
+		if err != nil {
+			fail(w, 400, "grade: %v", err)
+			return
+		}
+		req.Grade = g
+	}
+	c, err := s.Alerter.Act(r.Context(), r.PathValue("id"), req)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail(w, 404, "案件 %s 不存在", r.PathValue("id"))
+		return
+	case errors.Is(err, alerting.ErrInvalid):
+		fail(w, 400, "%v", err)
+		return
+	case errors.Is(err, alerting.ErrConflict):
+		fail(w, 409, "%v", err)
+		return
+	case err != nil:
+		fail(w, 500, "操作失败: %v", err)
+		return
+	}
+	s.Hub.Publish("case", c)
+	writeJSON(w, 200, map[string]any{"case": c})
+}
+
+func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) {
+	us, err := s.Store.ListUnits(r.Context())
+	if err != nil {
+		fail(w, 500, "读取单位失败: %v", err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"units": us})
+}
+
+// postUnits adds or replaces units in the store (one or an array). Routing
+// follows the organisation tree file; units posted here are records for
+// reports until the tree is reloaded from a file that names them.
+func (s *Server) postUnits(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&raw); err != nil {
+		fail(w, 400, "请求体 JSON 无效: %v", err)
+		return
+	}
+	var units []domain.Unit
+	if len(raw) > 0 && raw[0] == '[' {
+		if err := json.Unmarshal(raw, &units); err != nil {
+			fail(w, 400, "单位列表无效: %v", err)
+			return
+		}
+	} else {
+		var u domain.Unit
+		if err := json.Unmarshal(raw, &u); err != nil {
+			fail(w, 400, "单位无效: %v", err)
+			return
+		}
+		units = []domain.Unit{u}
+	}
+	for i, u := range units {
+		if strings.TrimSpace(u.ID) == "" || strings.TrimSpace(u.Name) == "" {
+			fail(w, 400, "第 %d 个单位: id 和 name 不能为空", i+1)
+			return
+		}
+	}
+	if err := s.Store.PutUnits(r.Context(), units); err != nil {
+		fail(w, 500, "写入单位失败: %v", err)
+		return
+	}
+	writeJSON(w, 201, map[string]any{"units": units})
+}
+
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f := store.RecordFilter{Kind: v.Get("kind"), CaseID: v.Get("case"), UnitID: v.Get("unit")}
+	var err error
+	if f.Limit, err = queryInt(v.Get("limit"), 100); err != nil {
+		fail(w, 400, "参数 limit: %v", err)
+		return
+	}
+	rs, err := s.Store.ListRecords(r.Context(), f)
+	if err != nil {
+		fail(w, 500, "读取记录失败: %v", err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"records": rs})
+}
+
+func (s *Server) postRecord(w http.ResponseWriter, r *http.Request) {
+	var rec domain.Record
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		fail(w, 400, "请求体 JSON 无效: %v", err)
+		return
+	}
+	if rec.Kind != domain.RecordDisclosure && rec.Kind != domain.RecordInterpretation {
+		fail(w, 400, "kind 应为 disclosure（政务公开）或 interpretation（政策解读），而不是 %q", rec.Kind)
+		return
+	}
+	if strings.TrimSpace(rec.Title) == "" {
+		fail(w, 400, "title 不能为空")
+		return
+	}
+	now := time.Now().UTC()
+	if rec.ID == "" {
+		rec.ID = fmt.Sprintf("rec-%d", now.UnixNano())
+	}
+	if rec.PublishedAt.IsZero() {
+		rec.PublishedAt = now
+	}
+	rec.CreatedAt = now
+	if err := s.Store.PutRecord(r.Context(), rec); err != nil {
+		fail(w, 500, "写入记录失败: %v", err)
+		return
+	}
+	writeJSON(w, 201, map[string]any{"record": rec})
+}

@@ -1,0 +1,259 @@
+// Package server assembles yuqing from its parts for `yuqing serve`: it opens
+// the backends named by the configuration, starts the roles the target asks
+// for (analyzer, alerting, dashboard with the HTTP API), and shuts them down
+// in two phases: stop taking input and drain, then close the backends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"yuqing/alerting"
+	"yuqing/alerting/orgtree"
+	"yuqing/alerting/store"
+	"yuqing/alerting/store/sqlitestore"
+	"yuqing/analyzer"
+	"yuqing/analyzer/events"
+	"yuqing/analyzer/index"
+	"yuqing/analyzer/index/bleveindex"
+	"yuqing/analyzer/pipeline"
+	"yuqing/dashboard"
+	"yuqing/domain"
+	"yuqing/ingest"
+	"yuqing/ingest/bus"
+	"yuqing/ingest/bus/sqlitebus"
+)
+
+// Server is one yuqing process.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	reg        *prometheus.Registry
+	Bus        bus.Bus
+	Index      index.Index
+	Store      store.Store
+	Tree       *orgtree.Tree
+	Alerter    *alerting.Alerter
+	Hub        *dashboard.Hub
+	pipeline   *pipeline.Pipeline
+	ingest     *ingest.Handler
+	ready      atomic.Bool
+	http       *http.Server
+	addr       net.Addr
+	casesGauge prometheus.Gauge
+}
+
+// New opens the backends and builds the roles; nothing runs until Run.
+func New(cfg Config, log *slog.Logger) (s *Server, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s = &Server{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			s.closeBackends()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return nil, fmt.Errorf("数据目录 %s: %w", cfg.Data, err)
+	}
+	b, err := sqlitebus.Open(filepath.Join(cfg.Data, "bus.db"), sqlitebus.WithPartitions(cfg.Bus.Partitions), sqlitebus.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("打开消息总线: %w", err)
+	}
+	s.Bus = b
+	st, err := sqlitestore.Open(filepath.Join(cfg.Data, "store.db"))
+	if err != nil {
+		return nil, fmt.Errorf("打开存储: %w", err)
+	}
+	s.Store = st
+	ix, err := bleveindex.Open(filepath.Join(cfg.Data, "index"))
+	if err != nil {
+		return nil, fmt.Errorf("打开索引: %w", err)
+	}
+	s.Index = ix
+	if s.Tree, err = loadTree(cfg.Units); err != nil {
+		return nil, err
+	}
+	if err := s.Store.PutUnits(context.Background(), s.Tree.Units()); err != nil {
+		return nil, fmt.Errorf("写入组织机构: %w", err)
+	}
+	minGrade, _ := ParseGrade(cfg.Alerting.MinGrade)
+	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat})
+	s.Hub = dashboard.NewHub(s.reg, dashboard.WithPostRate(cfg.Dashboard.PostRate), dashboard.WithLogger(log))
+
+	an, err := analyzer.New(analyzer.WithRouter(s.routeUnit))
+	if err != nil {
+		return nil, fmt.Errorf("加载分析模型: %w", err)
+	}
+	s.pipeline = &pipeline.Pipeline{
+		Bus: s.Bus, Analyzer: an, Grouper: events.New(s.Store, events.Config{}), Index: s.Index, Log: log,
+		OnIndexed: s.onIndexed,
+	}
+	s.pipeline.Register(s.reg)
+	s.ingest = &ingest.Handler{Bus: s.Bus, MaxBody: cfg.MaxBody, Log: log}
+	s.ingest.Register(s.reg)
+	s.casesGauge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
+	s.reg.MustRegister(s.casesGauge)
+	return s, nil
+}
+
+func loadTree(path string) (*orgtree.Tree, error) {
+	if path == "" {
+		return orgtree.Default()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("组织机构文件: %w", err)
+	}
+	defer f.Close()
+	t, err := orgtree.Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("组织机构文件 %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// routeUnit lets the analyzer name the unit a post belongs to.
+func (s *Server) routeUnit(region, location string, places []string) (string, string) {
+	u, reason := s.Tree.Route(region, location, places)
+	return u.ID, reason
+}
+
+// onIndexed feeds the dashboard; Hub.Publish never blocks.
+func (s *Server) onIndexed(docs []domain.IndexedPost, changed []domain.Event) {
+	for i := range docs {
+		s.Hub.Publish("post", livePostOf(&docs[i]))
+	}
+	for i := range changed {
+		s.Hub.Publish("event", changed[i])
+	}
+}
+
+// livePost is the trimmed post the live feed carries.
+type livePost struct {
+	ID          string                 `json:"id"`
+	Source      string                 `json:"source,omitempty"`
+	Title       string                 `json:"title,omitempty"`
+	Text        string                 `json:"text"`
+	Author      domain.Author          `json:"author"`
+	PublishedAt time.Time              `json:"published_at"`
+	ParentID    string                 `json:"parent_id,omitempty"`
+	EventID     string                 `json:"event_id,omitempty"`
+	Sentiment   domain.SentimentResult `json:"sentiment"`
+	Places      []string               `json:"places,omitempty"`
+	Keywords    []domain.Keyword       `json:"keywords,omitempty"`
+}
+
+func livePostOf(d *domain.IndexedPost) livePost {
+	text := d.Text
+	if r := []rune(text); len(r) > 140 {
+		text = string(r[:140]) + "…"
+	}
+	return livePost{ID: d.ID, Source: d.Source, Title: d.Title, Text: text, Author: d.Author, PublishedAt: d.PublishedAt,
+		ParentID: d.ParentID, EventID: d.EventID, Sentiment: d.Analysis.Sentiment, Places: d.Analysis.Places, Keywords: d.Analysis.Keywords}
+}
+
+// Run serves until ctx ends, then shuts down: HTTP stops taking posts, the
+// roles drain what they hold, and the backends close.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.closeBackends()
+		return fmt.Errorf("监听 %s: %w", s.cfg.Listen, err)
+	}
+	s.addr = ln.Addr()
+	s.http = &http.Server{Handler: s.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	roleCtx, stopRoles := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(roleCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	t := s.cfg.Target
+	if t == "all" || t == "analyzer" {
+		start("analyzer", s.pipeline.Run)
+	}
+	if t == "all" || t == "alerting" {
+		start("alerting", s.runAlerting)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	s.ready.Store(true)
+	s.log.Info("yuqing 已启动", "listen", "http://"+s.addr.String(), "data", s.cfg.Data, "target", t)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.ready.Store(false)
+	s.log.Info("正在停止：不再接收新数据，等待处理中的批次完成")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	_ = s.http.Shutdown(shutdownCtx)
+	cancel()
+	s.Hub.Close()
+	stopRoles()
+	wg.Wait()
+	s.closeBackends()
+	return runErr
+}
+
+// Addr is the address the server listens on, once Run has started.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+func (s *Server) runAlerting(ctx context.Context) error {
+	sub, err := s.Bus.Subscribe(ctx, bus.TopicEvents, "alerting")
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	return s.Alerter.Run(ctx, sub, func(c domain.Case, created bool) {
+		if created {
+			s.casesGauge.Inc()
+		}
+		s.Hub.Publish("case", c)
+	})
+}
+
+// closeBackends closes the index and store first (the roles that write them
+// have stopped), then the bus.
+func (s *Server) closeBackends() {
+	closeOne := func(name string, c interface{ Close() error }) {
+		if err := c.Close(); err != nil {
+			s.log.Error("关闭 "+name+" 失败", "err", err)
+		}
+	}
+	if s.Index != nil {
+		closeOne("index", s.Index)
+	}
+	if s.Store != nil {
+		closeOne("store", s.Store)
+	}
+	if s.Bus != nil {
+		closeOne("bus", s.Bus)
+	}
+}
