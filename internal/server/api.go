@@ -23,6 +23,7 @@ import (
 func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/posts", s.ingest)
+	mux.HandleFunc("GET /api/v1/posts/{id}", s.getPost)
 	mux.HandleFunc("GET /api/v1/search", s.search)
 	mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
@@ -94,6 +95,20 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, res)
+}
+
+// getPost gives one indexed post with its analysis and event (an extension
+// of the contract, used by probes that wait for a post to become searchable).
+func (s *Server) getPost(w http.ResponseWriter, r *http.Request) {
+	p, ok, err := s.Index.Get(r.Context(), r.PathValue("id"))
+	switch {
+	case err != nil:
+		fail(w, 500, "读取帖子失败: %v", err)
+	case !ok:
+		fail(w, 404, "帖子 %s 尚未入索引或不存在", r.PathValue("id"))
+	default:
+		writeJSON(w, 200, p)
+	}
 }
 
 func queryTime(s string) (time.Time, error) {

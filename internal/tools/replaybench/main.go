@@ -1,0 +1,240 @@
+// Command replaybench replays a dataset at full speed into a fresh `yuqing
+// serve` process and prints the issue's end-to-end figures: wall time,
+// posts/s, lag from a post's 202 to it being searchable (sampled by polling
+// GET /api/v1/posts/{id}), lag from an event crossing its threshold to its
+// case on the websocket, and the server's resident memory afterwards.
+//
+//	go run ./internal/tools/replaybench --bin bin/yuqing ../shared/data/weibo/ced_dev.jsonl.gz
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"yuqing/domain"
+	"yuqing/ingest/client"
+	"yuqing/ingest/dataset"
+	"yuqing/internal/e2e"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/yuqing", "yuqing binary")
+	limit := flag.Int("posts", 0, "replay only the first N posts by time (0: all)")
+	every := flag.Int("sample", 1000, "probe one post in N for the 202→searchable lag")
+	batch := flag.Int("batch", 2000, "posts per request")
+	keep := flag.Bool("keep", false, "keep the data folder")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: replaybench [--bin bin/yuqing] FILE")
+		os.Exit(2)
+	}
+	if err := run(*bin, flag.Arg(0), *limit, *every, *batch, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "replaybench:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct {
+	id string
+	at time.Time
+}
+
+func run(bin, file string, limit, every, batch int, keep bool) error {
+	ctx := context.Background()
+	posts, err := dataset.ReadFile(file, func(e error) { fmt.Fprintln(os.Stderr, "skip:", e) })
+	if err != nil {
+		return err
+	}
+	dataset.SortByTime(posts)
+	if limit > 0 && limit < len(posts) {
+		posts = posts[:limit]
+	}
+	unique := map[string]bool{}
+	for _, p := range posts {
+		unique[p.ID] = true
+	}
+	tmp, err := os.MkdirTemp("", "yuqing-replaybench-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(tmp)
+	}
+	addr, err := e2e.FreeAddr()
+	if err != nil {
+		return err
+	}
+	proc, err := e2e.Start(bin, filepath.Join(tmp, "data"), addr, filepath.Join(tmp, "serve.log"))
+	if err != nil {
+		return err
+	}
+	defer proc.Stop()
+	_, startPeak, _ := proc.RSS()
+
+	// websocket watcher: first time an event is seen graded, first time its case is seen
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/api/v1/stream", nil)
+	if err != nil {
+		return fmt.Errorf("websocket: %w", err)
+	}
+	var wmu sync.Mutex
+	graded := map[string]time.Time{}
+	caseSeen := map[string]time.Time{}
+	caseEvent := map[string]string{}
+	go func() {
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			var m struct {
+				Type string          `json:"type"`
+				Data json.RawMessage `json:"data"`
+			}
+			if json.Unmarshal(data, &m) != nil {
+				continue
+			}
+			wmu.Lock()
+			switch m.Type {
+			case "event":
+				var ev domain.Event
+				if json.Unmarshal(m.Data, &ev) == nil && ev.Grade != domain.GradeNone {
+					if _, ok := graded[ev.ID]; !ok {
+						graded[ev.ID] = now
+					}
+				}
+			case "case":
+				var c domain.Case
+				if json.Unmarshal(m.Data, &c) == nil {
+					if _, ok := caseSeen[c.ID]; !ok {
+						caseSeen[c.ID] = now
+						caseEvent[c.ID] = c.EventID
+					}
+				}
+			}
+			wmu.Unlock()
+		}
+	}()
+
+	// searchable probes
+	probes := make(chan sample, 100000)
+	var lags []time.Duration
+	var lmu sync.Mutex
+	var pwg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			for s := range probes {
+				for {
+					code, err := e2e.GetJSON(ctx, proc.URL+"/api/v1/posts/"+s.id, nil)
+					if err == nil && code == 200 {
+						lmu.Lock()
+						lags = append(lags, time.Since(s.at))
+						lmu.Unlock()
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	n := 0
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "replaying %d posts (%d unique ids) into %s\n", len(posts), len(unique), proc.URL)
+	st, err := client.New(proc.URL).Replay(ctx, posts, client.ReplayOptions{BatchSize: batch, Progress: os.Stderr,
+		OnBatch: func(sent []domain.Post, resp client.Response, at time.Time) {
+			for _, id := range resp.IDs {
+				if n++; n%every == 0 {
+					probes <- sample{id, at}
+				}
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	sendWall := st.Wall
+	total, err := e2e.WaitTotal(ctx, proc.URL, int64(len(unique)), 120*time.Second)
+	if err != nil {
+		return err
+	}
+	endToEnd := time.Since(start)
+	close(probes)
+	pwg.Wait()
+	// let alerting drain: wait until the case count stops moving for 3 s
+	var cases struct {
+		Cases []domain.Case `json:"cases"`
+	}
+	last, stable := -1, time.Now()
+	for time.Since(stable) < 3*time.Second {
+		if _, err := e2e.GetJSON(ctx, proc.URL+"/api/v1/cases?limit=100000", &cases); err != nil {
+			return err
+		}
+		if len(cases.Cases) != last {
+			last, stable = len(cases.Cases), time.Now()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rss, peak, _ := proc.RSS()
+	var events struct {
+		Events []domain.Event `json:"events"`
+	}
+	e2e.GetJSON(ctx, proc.URL+"/api/v1/events?limit=100000", &events)
+	grades := map[domain.Grade]int{}
+	for _, e := range events.Events {
+		grades[e.Grade]++
+	}
+	wmu.Lock()
+	var caseLags []time.Duration
+	for id, at := range caseSeen {
+		if g, ok := graded[caseEvent[id]]; ok {
+			d := at.Sub(g)
+			if d < 0 {
+				d = 0 // the case came through the bus before the dashboard saw the event
+			}
+			caseLags = append(caseLags, d)
+		}
+	}
+	wmu.Unlock()
+	ws.Close()
+
+	fmt.Println()
+	fmt.Println("| figure | value |")
+	fmt.Println("|---|---|")
+	fmt.Printf("| posts replayed | %d (%d unique ids) |\n", len(posts), len(unique))
+	fmt.Printf("| send wall time (all 202s) | %s |\n", sendWall.Round(time.Millisecond))
+	fmt.Printf("| ingest rate | %.0f posts/s |\n", float64(len(posts))/sendWall.Seconds())
+	fmt.Printf("| all searchable after | %s (%.0f posts/s end to end) |\n", endToEnd.Round(time.Millisecond), float64(len(unique))/endToEnd.Seconds())
+	fmt.Printf("| index total | %d |\n", total)
+	fmt.Printf("| 202→searchable lag (n=%d) | p50 %s, p99 %s, max %s |\n", len(lags), pct(lags, 50), pct(lags, 99), pct(lags, 100))
+	fmt.Printf("| graded→case on websocket (n=%d) | p50 %s, p99 %s, max %s |\n", len(caseLags), pct(caseLags, 50), pct(caseLags, 99), pct(caseLags, 100))
+	fmt.Printf("| events | %d (I %d, II %d, III %d, IV %d, below %d) |\n", len(events.Events), grades[1], grades[2], grades[3], grades[4], grades[0])
+	fmt.Printf("| cases | %d |\n", len(cases.Cases))
+	fmt.Printf("| serve RSS after replay | %d MiB (peak %d MiB; at start peak %d MiB) |\n", rss>>20, peak>>20, startPeak>>20)
+	return nil
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	if i > len(s) {
+		i = len(s)
+	}
+	return s[i-1].Round(time.Millisecond)
+}
