@@ -59,6 +59,11 @@ func Handler() http.Handler {
 		panic("dashboard: embedded page unreadable: " + err.Error()) // cannot happen: embedded at build time
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "只支持 GET", http.StatusMethodNotAllowed)
@@ -69,11 +74,6 @@ func Handler() http.Handler {
 			p = "/static/index.html"
 		}
 		a, ok := assets[p]
-		h := w.Header()
-		h.Set("Content-Security-Policy", CSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
 		if !ok {
 			http.Error(w, "页面不存在", http.StatusNotFound)
 			return

@@ -29,6 +29,7 @@ import (
 	"yuqing/analyzer/index"
 	"yuqing/analyzer/index/bleveindex"
 	"yuqing/analyzer/pipeline"
+	"yuqing/analyzer/places"
 	"yuqing/dashboard"
 	"yuqing/domain"
 	"yuqing/ingest"
@@ -128,8 +129,17 @@ func loadTree(path string) (*orgtree.Tree, error) {
 }
 
 // routeUnit lets the analyzer name the unit a post belongs to.
-func (s *Server) routeUnit(region, location string, places []string) (string, string) {
-	u, reason := s.Tree.Route(region, location, places)
+func (s *Server) routeUnit(region, location string, found []places.Place) (string, string) {
+	names := make([]string, 0, 2*len(found))
+	for _, p := range found {
+		if p.City != "" {
+			names = append(names, p.City)
+		}
+		if p.Province != "" {
+			names = append(names, p.Province)
+		}
+	}
+	u, reason := s.Tree.Route(region, location, names)
 	return u.ID, reason
 }
 

@@ -39,11 +39,11 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the SQLite database at path and brings its
-// schema up to date.
+// Open opens (creating if needed) the SQLite database file at path and
+// brings its schema up to date. The folder must exist.
 func Open(path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("sqlitestore: empty database path")
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		return nil, fmt.Errorf("sqlitestore: %q: a database file path is required (the store keeps a writer and a reader pool on one file)", path)
 	}
 	common := "_busy_timeout=10000&_foreign_keys=on&_journal_mode=WAL&_synchronous=FULL"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()

@@ -1,0 +1,241 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"yuqing/alerting/store"
+	"yuqing/domain"
+)
+
+// Kinds of error Act gives, for errors.Is: the HTTP layer answers 400 for
+// ErrInvalid, 409 for ErrConflict and 404 for store.ErrNotFound. The error's
+// text is a Chinese sentence meant for the person who acted.
+var (
+	ErrInvalid  = errors.New("alerting: invalid request")
+	ErrConflict = errors.New("alerting: conflicts with the case's state")
+)
+
+// Error is an error a person reads: Msg in Chinese, Kind one of ErrInvalid,
+// ErrConflict or store.ErrNotFound.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Kind }
+
+func invalid(format string, a ...any) error {
+	return &Error{Kind: ErrInvalid, Msg: fmt.Sprintf(format, a...)}
+}
+
+func conflict(format string, a ...any) error {
+	return &Error{Kind: ErrConflict, Msg: fmt.Sprintf(format, a...)}
+}
+
+// ResponseTypes are the six ways of handling public opinion by its kind,
+// seed 001 (七)3: a suggestion → publish its adoption; a real hardship →
+// publish the solution; a major problem → publish the investigation;
+// confusion → authoritative information; a wrong view → guidance; false
+// information → refute it and refer it to the police / cyberspace office.
+var ResponseTypes = []string{"采纳建议", "解决困难", "公布调查", "权威信息", "引导观点", "辟谣并移交"}
+
+// ActionKinds are the actions people may take through Act.
+var ActionKinds = []string{
+	domain.ActSign, domain.ActAssess, domain.ActRespond, domain.ActConference,
+	domain.ActEvaluate, domain.ActClose, domain.ActReopen, domain.ActEscalate,
+}
+
+var statusZh = map[string]string{
+	domain.CaseOpen:     "待签收",
+	domain.CaseSigned:   "已签收",
+	domain.CaseAssessed: "已研判",
+	domain.CaseAnswered: "已回应",
+	domain.CaseClosed:   "已关闭",
+}
+
+// StatusZh gives the Chinese name of a case status.
+func StatusZh(s string) string {
+	if z, ok := statusZh[s]; ok {
+		return z
+	}
+	return s
+}
+
+// ActionRequest is one action a person takes on a case.
+type ActionRequest struct {
+	Kind         string       `json:"kind"`
+	Actor        string       `json:"actor"`
+	Note         string       `json:"note,omitempty"`
+	EvidenceURL  string       `json:"evidence_url,omitempty"`
+	Grade        domain.Grade `json:"grade,omitempty"`         // assess: the confirmed grade
+	ResponseType string       `json:"response_type,omitempty"` // assess: one of ResponseTypes
+}
+
+// check validates the request on its own, before the case is read.
+func (r *ActionRequest) check() error {
+	r.Kind, r.Actor = strings.TrimSpace(r.Kind), strings.TrimSpace(r.Actor)
+	r.Note, r.EvidenceURL = strings.TrimSpace(r.Note), strings.TrimSpace(r.EvidenceURL)
+	r.ResponseType = strings.TrimSpace(r.ResponseType)
+	if !slices.Contains(ActionKinds, r.Kind) {
+		return invalid("不支持的操作“%s”，可用的操作：%s", r.Kind, strings.Join(ActionKinds, "、"))
+	}
+	if r.Actor == "" {
+		return invalid("操作人（actor）不能为空")
+	}
+	switch r.Kind {
+	case domain.ActAssess:
+		if r.Grade < domain.GradeI || r.Grade > domain.GradeIV {
+			return invalid("研判须给出分级：1（I级特别重大）至 4（IV级一般）")
+		}
+		if r.ResponseType != "" && !slices.Contains(ResponseTypes, r.ResponseType) {
+			return invalid("回应方式“%s”无效，可选：%s", r.ResponseType, strings.Join(ResponseTypes, "、"))
+		}
+	case domain.ActRespond:
+		if r.EvidenceURL == "" {
+			return invalid("回应须附证据（evidence_url：权威发布或回复的链接或文件）")
+		}
+	case domain.ActConference:
+		if r.EvidenceURL == "" {
+			return invalid("新闻发布会须附证据（evidence_url：发布会的链接或文件）")
+		}
+	case domain.ActEvaluate:
+		if r.Note == "" {
+			return invalid("评估须填写评估意见（note）")
+		}
+	}
+	return nil
+}
+
+// Act applies a person's action to a case and records it with its actor and
+// time. The actions: sign (open → signed); assess (confirms the grade, the
+// clocks follow it, sets the response type); respond (with evidence: stops
+// the 5h release clock of grades I/II or the 48h clock of III/IV);
+// press_conference (with evidence: stops the 24h clock, or for III/IV the
+// 48h clock); evaluate (with a note, once something was answered); close
+// (with a note while clocks still run); reopen (a closed case); escalate
+// (hands the case to the superior unit). The case becomes answered when
+// every clock is stopped. Errors wrap ErrInvalid, ErrConflict or
+// store.ErrNotFound and read in Chinese.
+func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (domain.Case, error) {
+	if err := req.check(); err != nil {
+		return domain.Case{}, err
+	}
+	defer a.lock(caseID)()
+	c, err := a.st.GetCase(ctx, caseID)
+	if errors.Is(err, store.ErrNotFound) {
+		return domain.Case{}, &Error{Kind: store.ErrNotFound, Msg: fmt.Sprintf("案件“%s”不存在", caseID)}
+	}
+	if err != nil {
+		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
+	}
+	if c.Status == domain.CaseClosed && req.Kind != domain.ActReopen {
+		return domain.Case{}, conflict("案件已关闭，请先重新打开（reopen）再操作")
+	}
+	now := a.cfg.Now()
+	act := domain.Action{Kind: req.Kind, Actor: req.Actor, Note: req.Note, EvidenceURL: req.EvidenceURL, At: now}
+	stop := func(kind string) bool {
+		for i := range c.Clocks {
+			if k := &c.Clocks[i]; k.Kind == kind && k.StoppedAt == nil {
+				t := now
+				k.StoppedAt, k.EvidenceURL = &t, req.EvidenceURL
+				return true
+			}
+		}
+		return false
+	}
+	var notes []string
+	switch req.Kind {
+	case domain.ActSign:
+		if c.Status != domain.CaseOpen {
+			return domain.Case{}, conflict("只有待签收的案件可以签收，本案当前为“%s”", StatusZh(c.Status))
+		}
+	case domain.ActAssess:
+		notes = append(notes, "研判为"+gradeText(req.Grade))
+		if req.Grade != c.Grade {
+			notes = append(notes, "原为"+gradeText(c.Grade))
+		}
+		if reclock(&c, req.Grade) {
+			notes = append(notes, "时限按新分级重新计算（起算时间不变）")
+		}
+		c.Grade, c.GradeConfirmed = req.Grade, true
+		if req.ResponseType != "" {
+			c.ResponseType = req.ResponseType
+			notes = append(notes, "回应方式："+req.ResponseType)
+		}
+	case domain.ActRespond:
+		kind := domain.ClockResponse
+		if c.Grade.Major() {
+			kind = domain.ClockRelease
+		}
+		if !stop(kind) {
+			notes = append(notes, "补充回应（时限此前已停止）")
+		}
+	case domain.ActConference:
+		kind := domain.ClockConference
+		if !c.Grade.Major() {
+			kind = domain.ClockResponse
+		}
+		if !stop(kind) {
+			notes = append(notes, "补充发布（时限此前已停止）")
+		}
+	case domain.ActEvaluate:
+		if !anyStopped(c.Clocks) {
+			return domain.Case{}, conflict("案件尚未回应，不能评估")
+		}
+	case domain.ActClose:
+		if running := runningClocks(c.Clocks); len(running) > 0 && req.Note == "" {
+			return domain.Case{}, invalid("尚有未停止的时限（%s），关闭须在 note 中说明理由", strings.Join(running, "、"))
+		}
+		c.Status = domain.CaseClosed
+	case domain.ActReopen:
+		if c.Status != domain.CaseClosed {
+			return domain.Case{}, conflict("案件未关闭（当前为“%s”），无需重新打开", StatusZh(c.Status))
+		}
+		c.Status = domain.CaseOpen // derived again below
+	case domain.ActEscalate:
+		if _, ok := a.tree.Get(c.UnitID); !ok {
+			return domain.Case{}, conflict("案件所属单位“%s”不在组织树中，无法上报", c.UnitName)
+		}
+		parent, ok := a.tree.Parent(c.UnitID)
+		if !ok {
+			return domain.Case{}, conflict("%s已是最高一级单位，无法再上报", c.UnitName)
+		}
+		move := fmt.Sprintf("由%s上报至%s", c.UnitName, parent.Name)
+		notes = append(notes, move)
+		c.RouteReason = move + "（" + req.Actor + "）"
+		if req.Note != "" {
+			c.RouteReason += "：" + req.Note
+		}
+		c.UnitID, c.UnitName = parent.ID, parent.Name
+	}
+	if len(notes) > 0 {
+		if req.Note != "" {
+			notes = append(notes, req.Note)
+		}
+		act.Note = strings.Join(notes, "；")
+	}
+	c.Actions = append(c.Actions, act) // the status follows this action too
+	c.Status = deriveStatus(c)
+	c.UpdatedAt = now
+	stored, err := a.st.UpdateCase(ctx, c, act)
+	if err != nil {
+		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
+	}
+	c.Actions[len(c.Actions)-1] = stored
+	return c, nil
+}
+
+func runningClocks(cl []domain.Clock) []string {
+	var out []string
+	for _, k := range cl {
+		if k.StoppedAt == nil {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}

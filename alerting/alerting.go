@@ -1,0 +1,306 @@
+// Package alerting turns graded events into cases and runs the case workflow
+// (收集、会商、研判、回应、评估): it opens a case for each event graded severe
+// enough, routes it to the responsible unit on the organisation tree, starts
+// the legal clocks (5h/24h for grades I and II, 48h for III and IV), raises
+// the grade while staff have not assessed it, and records every action taken
+// on a case with who and when. Run consumes the analyzer's event stream and
+// acknowledges messages only once the store holds their effect.
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"yuqing/alerting/orgtree"
+	"yuqing/alerting/store"
+	"yuqing/domain"
+)
+
+// SystemActor is the actor of the actions the alerter records by itself.
+const SystemActor = "system"
+
+// Config decides which events become cases.
+type Config struct {
+	// MinGrade is the least severe grade that opens a case; the default,
+	// GradeIV, opens one for any graded event.
+	MinGrade domain.Grade
+	// MinHeat is the least heat that opens a case (default 0).
+	MinHeat float64
+	// Now gives the wall time of detection and of actions (default time.Now).
+	Now func() time.Time
+}
+
+// Option configures an Alerter.
+type Option func(*Alerter)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(a *Alerter) { a.log = l } }
+
+// WithBackoff sets the first and the longest wait between retries of a failed
+// store write or bus call in Run (default 100ms and 10s).
+func WithBackoff(first, longest time.Duration) Option {
+	return func(a *Alerter) { a.backoffMin, a.backoffMax = first, longest }
+}
+
+// Alerter opens cases for events and applies people's actions to them.
+type Alerter struct {
+	st   store.Store
+	tree *orgtree.Tree
+	cfg  Config
+	log  *slog.Logger
+
+	backoffMin, backoffMax time.Duration
+
+	seed  maphash.Seed
+	locks [64]sync.Mutex // striped by case id: one read-modify-write at a time per case
+
+	// proposed remembers, per event with a case, the case's proposed grade
+	// as last seen. Only the alerter raises a proposed grade, so a snapshot
+	// not more severe than this needs no store read in Run (see handle).
+	mu       sync.Mutex
+	proposed map[string]domain.Grade
+}
+
+// maxProposed bounds the proposed-grade memory; it is cleared when full.
+const maxProposed = 200_000
+
+func (a *Alerter) remember(eventID string, g domain.Grade) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.proposed) >= maxProposed {
+		clear(a.proposed)
+	}
+	a.proposed[eventID] = g
+}
+
+// unchanged reports whether the event's case is known to exist with a
+// proposed grade at least as severe as the event's: handling it would change
+// nothing.
+func (a *Alerter) unchanged(ev domain.Event) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, ok := a.proposed[ev.ID]
+	return ok && !moreSevere(ev.Grade, g)
+}
+
+// New gives an Alerter writing to st and routing on tree.
+func New(st store.Store, tree *orgtree.Tree, cfg Config, opts ...Option) *Alerter {
+	if cfg.MinGrade == domain.GradeNone {
+		cfg.MinGrade = domain.GradeIV
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &Alerter{
+		st: st, tree: tree, cfg: cfg, log: slog.Default(),
+		backoffMin: 100 * time.Millisecond, backoffMax: 10 * time.Second,
+		seed: maphash.MakeSeed(), proposed: map[string]domain.Grade{},
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+func (a *Alerter) lock(caseID string) func() {
+	m := &a.locks[maphash.String(a.seed, caseID)%uint64(len(a.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// CaseID gives the id of the case opened for an event.
+func CaseID(eventID string) string { return "case-" + eventID }
+
+// qualifies reports whether an event is severe and hot enough for a case.
+func (a *Alerter) qualifies(ev domain.Event) bool {
+	return ev.Grade.AtLeast(a.cfg.MinGrade) && ev.Heat >= a.cfg.MinHeat
+}
+
+// moreSevere reports whether g is a grade strictly more severe than than.
+func moreSevere(g, than domain.Grade) bool {
+	return g != domain.GradeNone && (than == domain.GradeNone || g < than)
+}
+
+func gradeText(g domain.Grade) string {
+	if g == domain.GradeNone {
+		return g.Zh()
+	}
+	return fmt.Sprintf("%s级（%s）", g, g.Zh())
+}
+
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+// HandleEvent opens a case for the event if it is graded at least MinGrade,
+// has at least MinHeat and has no case yet; it reports whether it created
+// one. If the event's case exists and staff have not assessed it, a more
+// severe grade raises the case's grade (the clocks follow, keeping their
+// start) with an "escalate" action by the system. Otherwise the stored case
+// is left as it is (no write). Events that do not qualify give a zero Case.
+// It is safe for concurrent use: concurrent calls for one event create one case.
+func (a *Alerter) HandleEvent(ctx context.Context, ev domain.Event) (domain.Case, bool, error) {
+	c, created, _, err := a.handle(ctx, ev, false)
+	return c, created, err
+}
+
+// handle is HandleEvent reporting also whether the case changed. With
+// skipKnown, an event whose case is known to need no change is not read
+// from the store and gives a zero Case.
+func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (c domain.Case, created, changed bool, err error) {
+	if ev.ID == "" {
+		return domain.Case{}, false, false, invalid("事件缺少 id")
+	}
+	if !a.qualifies(ev) || (skipKnown && a.unchanged(ev)) {
+		return domain.Case{}, false, false, nil
+	}
+	defer a.lock(CaseID(ev.ID))()
+	defer func() {
+		if err == nil && c.ID != "" {
+			a.remember(ev.ID, c.ProposedGrade)
+		}
+	}()
+	c, err = a.st.CaseForEvent(ctx, ev.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		nc, first := a.newCase(ev)
+		c, created, err = a.st.CreateCase(ctx, nc, first)
+		if err != nil {
+			return domain.Case{}, false, false, fmt.Errorf("alerting: open case for event %s: %w", ev.ID, err)
+		}
+		if created {
+			return c, true, true, nil
+		}
+	} else if err != nil {
+		return domain.Case{}, false, false, fmt.Errorf("alerting: case of event %s: %w", ev.ID, err)
+	}
+	if c.Status == domain.CaseClosed || c.GradeConfirmed || !moreSevere(ev.Grade, c.ProposedGrade) {
+		return c, false, false, nil
+	}
+	// Raise the grade: read the full case (with its trail) first.
+	id := c.ID
+	if c, err = a.st.GetCase(ctx, id); err != nil {
+		return domain.Case{}, false, false, fmt.Errorf("alerting: case %s of event %s: %w", id, ev.ID, err)
+	}
+	now := a.cfg.Now()
+	note := fmt.Sprintf("分级由%s升为%s", gradeText(c.ProposedGrade), gradeText(ev.Grade))
+	if reclock(&c, ev.Grade) {
+		note += "，时限按新分级重新计算（起算时间不变）"
+	}
+	if len(ev.Reasons) > 0 {
+		note += "；依据：" + strings.Join(ev.Reasons, "；")
+	}
+	c.ProposedGrade, c.Grade = ev.Grade, ev.Grade
+	c.Reasons = append([]string(nil), ev.Reasons...)
+	c.Heat = ev.Heat
+	c.UpdatedAt = now
+	c.Status = deriveStatus(c)
+	act, err := a.st.UpdateCase(ctx, c, domain.Action{Kind: domain.ActEscalate, Actor: SystemActor, Note: note, At: now})
+	if err != nil {
+		return domain.Case{}, false, false, fmt.Errorf("alerting: raise grade of case %s: %w", c.ID, err)
+	}
+	c.Actions = append(c.Actions, act)
+	return c, false, true, nil
+}
+
+// newCase builds the case for an event and its first action.
+func (a *Alerter) newCase(ev domain.Event) (domain.Case, domain.Action) {
+	texts := make([]string, 0, 1+len(ev.Keywords))
+	texts = append(texts, ev.Title)
+	texts = append(texts, ev.Keywords...)
+	unit, reason := a.tree.Route(ev.Region, "", texts)
+	if root := a.tree.Root(); unit.ID == root.ID && ev.Unit != "" {
+		if u, ok := a.tree.Find(ev.Unit); ok && u.ID != root.ID {
+			unit, reason = u, fmt.Sprintf("分析器判定责任单位为%s", u.Name)
+		}
+	}
+	now := a.cfg.Now()
+	first := ev.FirstAt
+	if first.IsZero() {
+		first = now
+	}
+	c := domain.Case{
+		ID:            CaseID(ev.ID),
+		EventID:       ev.ID,
+		Title:         truncate(ev.Title, 80),
+		Status:        domain.CaseOpen,
+		ProposedGrade: ev.Grade,
+		Grade:         ev.Grade,
+		Reasons:       append([]string(nil), ev.Reasons...),
+		UnitID:        unit.ID,
+		UnitName:      unit.Name,
+		RouteReason:   reason,
+		Heat:          ev.Heat,
+		CreatedAt:     now,
+		FirstPostAt:   first,
+		UpdatedAt:     now,
+		Clocks:        domain.ClocksFor(ev.Grade, now, first),
+	}
+	note := fmt.Sprintf("系统立案：%s，热度%.1f；%s", gradeText(ev.Grade), ev.Heat, reason)
+	return c, domain.Action{Kind: domain.ActOpen, Actor: SystemActor, Note: note, At: now}
+}
+
+// reclock gives the case the clocks of grade g when g and the case's grade
+// in force carry different clocks (I/II against III/IV), keeping the
+// original start; it reports whether it replaced them. Same-class changes
+// keep the clocks, stopped ones included.
+func reclock(c *domain.Case, g domain.Grade) bool {
+	if len(c.Clocks) > 0 && g.Major() == c.Grade.Major() {
+		return false
+	}
+	start, first := c.CreatedAt, c.FirstPostAt
+	if len(c.Clocks) > 0 {
+		start, first = c.Clocks[0].StartedAt, c.Clocks[0].FirstPostAt
+	}
+	c.Clocks = domain.ClocksFor(g, start, first)
+	return true
+}
+
+func allStopped(cl []domain.Clock) bool {
+	for _, k := range cl {
+		if k.StoppedAt == nil {
+			return false
+		}
+	}
+	return len(cl) > 0
+}
+
+func anyStopped(cl []domain.Clock) bool {
+	for _, k := range cl {
+		if k.StoppedAt != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// deriveStatus gives a case's status from its state: closed stays closed;
+// answered once every clock is stopped; else assessed, signed or open by how
+// far the workflow went.
+func deriveStatus(c domain.Case) string {
+	switch {
+	case c.Status == domain.CaseClosed:
+		return domain.CaseClosed
+	case allStopped(c.Clocks):
+		return domain.CaseAnswered
+	case c.GradeConfirmed:
+		return domain.CaseAssessed
+	}
+	for _, a := range c.Actions {
+		if a.Kind == domain.ActSign {
+			return domain.CaseSigned
+		}
+	}
+	return domain.CaseOpen
+}

@@ -1,0 +1,354 @@
+// Package orgtree is the organisation tree that cases are routed on: which
+// government body answers for which places (属地管理), and who is whose
+// superior (分级负责, escalation upward).
+//
+// The tree is read from YAML (a root unit with nested children; each unit has
+// an id, a name, the place names it answers for and a contact). Routing works
+// like Alertmanager's routing tree: the deepest unit whose places match wins;
+// when the evidence names places under different branches, the case goes to
+// their common ancestor, since a superior answers where several localities
+// are involved (DESIGN.md §1). A default national sample is embedded.
+package orgtree
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"yuqing/domain"
+)
+
+//go:embed default_units.yaml
+var defaultYAML []byte
+
+// DefaultYAML gives the embedded default tree's YAML.
+func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
+
+// Default parses the embedded default tree: the national general office at
+// the root, the 34 provincial-level divisions below it, and a few
+// prefecture-level cities under several provinces.
+func Default() (*Tree, error) { return Load(strings.NewReader(string(defaultYAML))) }
+
+// MustDefault is Default that panics on error (the embedded file is tested).
+func MustDefault() *Tree {
+	t, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// yamlUnit is a unit as written in the YAML file.
+type yamlUnit struct {
+	ID       string     `yaml:"id"`
+	Name     string     `yaml:"name"`
+	Places   []string   `yaml:"places"`
+	Contact  string     `yaml:"contact"`
+	Children []yamlUnit `yaml:"children"`
+}
+
+type node struct {
+	unit     domain.Unit
+	parent   *node
+	children []*node
+	depth    int
+}
+
+type place struct {
+	name string
+	n    *node
+}
+
+// Tree is a loaded organisation tree. It is read-only and safe for concurrent use.
+type Tree struct {
+	root  *node
+	byID  map[string]*node
+	order []*node // depth first, parents before children
+	// byFirst indexes the place names by their first rune, longest first,
+	// for a leftmost-longest scan of a text.
+	byFirst map[rune][]place
+}
+
+// Load reads a tree from YAML.
+func Load(r io.Reader) (*Tree, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var root yamlUnit
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("orgtree: 组织树为空")
+		}
+		return nil, fmt.Errorf("orgtree: 无法解析组织树 YAML: %w", err)
+	}
+	t := &Tree{byID: map[string]*node{}, byFirst: map[rune][]place{}}
+	var build func(y yamlUnit, parent *node, path string) (*node, error)
+	build = func(y yamlUnit, parent *node, path string) (*node, error) {
+		id, name := strings.TrimSpace(y.ID), strings.TrimSpace(y.Name)
+		if id == "" {
+			return nil, fmt.Errorf("orgtree: %s 的单位缺少 id", path)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("orgtree: 单位 %q（%s）缺少 name", id, path)
+		}
+		if prev, ok := t.byID[id]; ok {
+			return nil, fmt.Errorf("orgtree: 单位 id %q 重复（%s 与 %s）", id, prev.unit.Name, name)
+		}
+		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact)}}
+		if parent != nil {
+			n.unit.ParentID = parent.unit.ID
+			n.depth = parent.depth + 1
+		}
+		seen := map[string]bool{}
+		for _, p := range y.Places {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				return nil, fmt.Errorf("orgtree: 单位 %q（%s）有空的地名", id, name)
+			}
+			if !seen[p] {
+				seen[p] = true
+				n.unit.Places = append(n.unit.Places, p)
+			}
+		}
+		t.byID[id] = n
+		t.order = append(t.order, n)
+		for i, c := range y.Children {
+			child, err := build(c, n, fmt.Sprintf("%s 的第 %d 个下级", name, i+1))
+			if err != nil {
+				return nil, err
+			}
+			n.children = append(n.children, child)
+		}
+		return n, nil
+	}
+	var err error
+	if t.root, err = build(root, nil, "根"); err != nil {
+		return nil, err
+	}
+	var extra yamlUnit
+	if err := dec.Decode(&extra); err == nil {
+		return nil, errors.New("orgtree: 组织树只能有一个根单位（文件中有多个 YAML 文档）")
+	}
+	for _, n := range t.order {
+		for _, p := range n.unit.Places {
+			r, _ := utf8.DecodeRuneInString(p)
+			t.byFirst[r] = append(t.byFirst[r], place{p, n})
+		}
+	}
+	for r, ps := range t.byFirst {
+		// Longest first; among equals the shallower unit first (stable order).
+		slices.SortStableFunc(ps, func(a, b place) int { return len(b.name) - len(a.name) })
+		t.byFirst[r] = ps
+	}
+	return t, nil
+}
+
+// Root gives the root unit.
+func (t *Tree) Root() domain.Unit { return cloneUnit(t.root.unit) }
+
+// Get gives the unit with the given id.
+func (t *Tree) Get(id string) (domain.Unit, bool) {
+	n, ok := t.byID[id]
+	if !ok {
+		return domain.Unit{}, false
+	}
+	return cloneUnit(n.unit), true
+}
+
+// Find gives the unit whose id or name is s.
+func (t *Tree) Find(s string) (domain.Unit, bool) {
+	s = strings.TrimSpace(s)
+	if u, ok := t.Get(s); ok {
+		return u, true
+	}
+	for _, n := range t.order {
+		if n.unit.Name == s {
+			return cloneUnit(n.unit), true
+		}
+	}
+	return domain.Unit{}, false
+}
+
+// Parent gives the superior of the unit with the given id; false for the root
+// or an unknown id.
+func (t *Tree) Parent(id string) (domain.Unit, bool) {
+	n, ok := t.byID[id]
+	if !ok || n.parent == nil {
+		return domain.Unit{}, false
+	}
+	return cloneUnit(n.parent.unit), true
+}
+
+// Units gives every unit, depth first with parents before their children
+// (ParentID set), for store.PutUnits.
+func (t *Tree) Units() []domain.Unit {
+	out := make([]domain.Unit, len(t.order))
+	for i, n := range t.order {
+		out[i] = cloneUnit(n.unit)
+	}
+	return out
+}
+
+// Len gives the number of units.
+func (t *Tree) Len() int { return len(t.order) }
+
+// cloneUnit copies a unit so callers cannot change the tree's own slices.
+func cloneUnit(u domain.Unit) domain.Unit {
+	u.Places = slices.Clone(u.Places)
+	return u
+}
+
+// hit is one place name found in a text.
+type hit struct {
+	place string
+	n     *node
+}
+
+// scan finds the known place names in text, leftmost-longest and without
+// overlaps: "吉林市" is the city, not the province "吉林"; "宁波杭州湾新区" is
+// Ningbo's new district, not Hangzhou.
+func (t *Tree) scan(text string, out []hit) []hit {
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		matched := false
+		for _, p := range t.byFirst[r] {
+			if strings.HasPrefix(text[i:], p.name) {
+				out = append(out, hit{p.name, p.n})
+				i += len(p.name)
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			i += size
+		}
+	}
+	return out
+}
+
+func (n *node) isAncestorOf(m *node) bool {
+	for p := m.parent; p != nil; p = p.parent {
+		if p == n {
+			return true
+		}
+	}
+	return false
+}
+
+func lca(a, b *node) *node {
+	for a.depth > b.depth {
+		a = a.parent
+	}
+	for b.depth > a.depth {
+		b = b.parent
+	}
+	for a != b {
+		a, b = a.parent, b.parent
+	}
+	return a
+}
+
+// resolve picks the unit for a set of hits: the deepest units matched (a
+// unit matched together with one of its descendants gives way to it), and
+// when more than one remains, their common ancestor. It gives the unit, the
+// remaining (most specific) units and, per remaining unit, the place names.
+func resolve(hits []hit) (target *node, leaves []*node, names map[*node][]string) {
+	names = map[*node][]string{}
+	var set []*node
+	for _, h := range hits {
+		if _, ok := names[h.n]; !ok {
+			set = append(set, h.n)
+		}
+		if !slices.Contains(names[h.n], h.place) {
+			names[h.n] = append(names[h.n], h.place)
+		}
+	}
+	for _, n := range set {
+		covered := false
+		for _, m := range set {
+			if m != n && n.isAncestorOf(m) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			leaves = append(leaves, n)
+		}
+	}
+	target = leaves[0]
+	for _, n := range leaves[1:] {
+		target = lca(target, n)
+	}
+	return target, leaves, names
+}
+
+func quote(names []string) string {
+	return "“" + strings.Join(names, "”“") + "”"
+}
+
+// Route picks the unit that answers for a post or event, and says why, in
+// Chinese. The evidence is taken in order: the post's region; then the place
+// names in the texts given in places (each may be a single place name or a
+// whole text: titles, keywords, the analyzer's places — known place names are
+// searched in them); then the author's location. The first kind of evidence
+// that names a known place decides: the deepest unit matched wins, and places
+// under different units give the case to their common superior. The text may
+// only narrow the region down to one unit below it (region 浙江, text 宁波:
+// Ningbo). With no evidence the root answers.
+func (t *Tree) Route(region, location string, places []string) (domain.Unit, string) {
+	var hits []hit
+	for _, p := range places {
+		hits = t.scan(p, hits)
+	}
+	if rh := t.scan(region, nil); len(rh) > 0 {
+		byRegion := fmt.Sprintf("发布地域为“%s”", strings.TrimSpace(region))
+		// The text may be more precise within the region: region 浙江 and
+		// text 宁波 give Ningbo.
+		r, _, _ := resolve(rh)
+		var inside []hit
+		for _, h := range hits {
+			if r.isAncestorOf(h.n) {
+				inside = append(inside, h)
+			}
+		}
+		if len(inside) > 0 {
+			if target, leaves, names := resolve(inside); len(leaves) == 1 {
+				return cloneUnit(target.unit), fmt.Sprintf("%s，正文提到%s，属地为%s", byRegion, quote(names[target]), target.unit.Name)
+			}
+		}
+		return t.explain(rh, byRegion)
+	}
+	if len(hits) > 0 {
+		return t.explain(hits, "正文提到")
+	}
+	if hits := t.scan(location, nil); len(hits) > 0 {
+		return t.explain(hits, fmt.Sprintf("作者所在地为“%s”", strings.TrimSpace(location)))
+	}
+	return cloneUnit(t.root.unit), fmt.Sprintf("地域、正文和作者所在地均未提到已知地名，由%s受理", t.root.unit.Name)
+}
+
+func (t *Tree) explain(hits []hit, what string) (domain.Unit, string) {
+	target, leaves, names := resolve(hits)
+	mention := func(ns []string) string {
+		if what == "正文提到" {
+			return what + quote(ns)
+		}
+		return what
+	}
+	if len(leaves) == 1 {
+		return cloneUnit(target.unit), fmt.Sprintf("%s，属地为%s", mention(names[target]), target.unit.Name)
+	}
+	var all []string
+	var units []string
+	for _, l := range leaves {
+		all = append(all, names[l]...)
+		units = append(units, l.unit.Name)
+	}
+	return cloneUnit(target.unit), fmt.Sprintf("%s，分属%s，涉及多地，由共同上级%s回应",
+		mention(all), strings.Join(units, "、"), target.unit.Name)
+}

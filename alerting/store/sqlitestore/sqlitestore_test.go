@@ -1,0 +1,233 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"yuqing/alerting/store"
+	"yuqing/alerting/store/storetest"
+	"yuqing/domain"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	st, err := Open(filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub dir", "store.db")
+	if _, err := Open(path); err == nil {
+		t.Fatal("Open in a missing folder succeeded")
+	}
+	path = filepath.Join(t.TempDir(), "store.db")
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
+	ev := storetest.SampleEvent("e1", 12, domain.GradeIII, now)
+	if err := st.SaveEvents(ctx, []domain.Event{ev}, map[string]string{"p1": "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	cs := storetest.SampleCase("case-e1", "e1", now)
+	if _, _, err := st.CreateCase(ctx, cs, domain.Action{Kind: domain.ActOpen, Actor: "system", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	cs.Status = domain.CaseSigned
+	if _, err := st.UpdateCase(ctx, cs, domain.Action{Kind: domain.ActSign, Actor: "张三", At: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutUnits(ctx, []domain.Unit{{ID: "cn", Name: "国务院办公厅政务公开办公室"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutRecord(ctx, domain.Record{ID: "r1", Kind: domain.RecordDisclosure, Title: "通告", PublishedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = Open(path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer st.Close()
+	var versions int
+	if err := st.r.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&versions); err != nil || versions != len(migrations) {
+		t.Errorf("schema_migrations has %d rows (%v), want %d", versions, err, len(migrations))
+	}
+	if got, err := st.GetEvent(ctx, "e1"); err != nil || got.Heat != 12 || got.Simhash != ev.Simhash {
+		t.Errorf("event after reopen: %+v, %v", got, err)
+	}
+	if m, err := st.PostEvents(ctx, []string{"p1"}); err != nil || m["p1"] != "e1" {
+		t.Errorf("assignment after reopen: %v, %v", m, err)
+	}
+	got, err := st.GetCase(ctx, "case-e1")
+	if err != nil || got.Status != domain.CaseSigned || len(got.Actions) != 2 || got.Actions[1].Actor != "张三" {
+		t.Errorf("case after reopen: %+v, %v", got, err)
+	}
+	if u, err := st.ListUnits(ctx); err != nil || len(u) != 1 {
+		t.Errorf("units after reopen: %v, %v", u, err)
+	}
+	if r, err := st.ListRecords(ctx, store.RecordFilter{}); err != nil || len(r) != 1 {
+		t.Errorf("records after reopen: %v, %v", r, err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	st := openTemp(t)
+	defer st.Close()
+	for _, db := range []*sql.DB{st.w, st.r} {
+		var mode string
+		var sync int
+		if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+		}
+		if err := db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+			t.Errorf("synchronous = %d, %v; want 2 (FULL)", sync, err)
+		}
+	}
+	if _, err := st.r.Exec(`DELETE FROM events`); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.w.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, len(migrations)+1); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if st, err := Open(path); err == nil {
+		st.Close()
+		t.Fatal("Open accepted a database from a newer program")
+	}
+}
+
+// batch builds the analyzer's typical write: n new assignments over m events.
+func batch(seq, n, m int) ([]domain.Event, map[string]string) {
+	now := time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
+	evs := make([]domain.Event, m)
+	for i := range evs {
+		evs[i] = storetest.SampleEvent(fmt.Sprintf("e%d", i), float64(seq+i), domain.GradeIV, now)
+	}
+	assign := make(map[string]string, n)
+	for i := range n {
+		assign[fmt.Sprintf("p%d-%d", seq, i)] = evs[i%m].ID
+	}
+	return evs, assign
+}
+
+func TestSaveEventsPace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	st := openTemp(t)
+	defer st.Close()
+	ctx := context.Background()
+	var worst, total time.Duration
+	const rounds = 20
+	for r := range rounds {
+		evs, assign := batch(r, 1000, 50)
+		start := time.Now()
+		if err := st.SaveEvents(ctx, evs, assign); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		total += d
+		worst = max(worst, d)
+	}
+	t.Logf("SaveEvents(50 events, 1000 assignments): mean %v, worst %v", total/rounds, worst)
+	// The analyzer needs well under 50 ms; allow for a busy shared machine.
+	if mean := total / rounds; mean > 50*time.Millisecond {
+		t.Errorf("SaveEvents mean %v, want < 50ms", mean)
+	}
+}
+
+func BenchmarkSaveEvents1000(b *testing.B) {
+	st := openTemp(b)
+	defer st.Close()
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		evs, a := batch(i, 1000, 50) // fresh post ids every round
+		b.StartTimer()
+		if err := st.SaveEvents(ctx, evs, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPostEvents1000(b *testing.B) {
+	st := openTemp(b)
+	defer st.Close()
+	ctx := context.Background()
+	evs, a := batch(0, 1000, 50)
+	if err := st.SaveEvents(ctx, evs, a); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 0, len(a))
+	for p := range a {
+		ids = append(ids, p)
+	}
+	for b.Loop() {
+		if m, err := st.PostEvents(ctx, ids); err != nil || len(m) != 1000 {
+			b.Fatal(len(m), err)
+		}
+	}
+}
+
+func BenchmarkCreateCase(b *testing.B) {
+	st := openTemp(b)
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	var n atomic.Int64
+	for b.Loop() {
+		i := n.Add(1)
+		cs := storetest.SampleCase(fmt.Sprintf("case-%d", i), fmt.Sprintf("e%d", i), now)
+		if _, _, err := st.CreateCase(ctx, cs, domain.Action{Kind: domain.ActOpen, Actor: "system", At: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUpdateCase(b *testing.B) {
+	st := openTemp(b)
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	cs := storetest.SampleCase("case-1", "e1", now)
+	if _, _, err := st.CreateCase(ctx, cs, domain.Action{Kind: domain.ActOpen, Actor: "system", At: now}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := st.UpdateCase(ctx, cs, domain.Action{Kind: domain.ActEvaluate, Actor: "张三", Note: "效果良好", At: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,258 @@
+// Smoke test of static/app.js in node with a minimal fake DOM, fake fetch and
+// fake WebSocket: loads, applies stream messages, clicks case buttons, searches.
+// Usage: node smoke.js index.html app.js   (prints "ok" or exits 1)
+'use strict';
+const fs = require('fs');
+const vm = require('vm');
+const assert = require('assert');
+
+const [htmlPath, jsPath] = process.argv.slice(2);
+const html = fs.readFileSync(htmlPath, 'utf8');
+const js = fs.readFileSync(jsPath, 'utf8');
+
+// ---------- fake DOM ----------
+class Node {
+  constructor(tag, text) {
+    this.tagName = tag ? tag.toUpperCase() : '#text';
+    this.isText = !tag;
+    this.childNodes = [];
+    this.parentNode = null;
+    this._text = text || '';
+    this.className = '';
+    this.dataset = {};
+    this.style = {};
+    this.listeners = {};
+    this.hidden = false;
+    this.title = '';
+    this.value = '';
+    this.open = false;
+    this.disabled = false;
+    this.scrollTop = 0;
+    const self = this;
+    this.classList = {
+      add(c) { const s = self.className.split(/\s+/).filter(Boolean); if (!s.includes(c)) s.push(c); self.className = s.join(' '); },
+      remove(c) { self.className = self.className.split(/\s+/).filter((x) => x && x !== c).join(' '); },
+      toggle(c, on) { if (on === undefined) on = !this.contains(c); if (on) this.add(c); else this.remove(c); return on; },
+      contains(c) { return self.className.split(/\s+/).includes(c); },
+    };
+  }
+  get firstChild() { return this.childNodes[0] || null; }
+  get lastChild() { return this.childNodes[this.childNodes.length - 1] || null; }
+  appendChild(c) { return this.insertBefore(c, null); }
+  insertBefore(c, ref) {
+    const kids = c.isFragment ? c.childNodes.splice(0) : [c];
+    for (const k of kids) {
+      if (c.isFragment) k.parentNode = null;
+      if (k.parentNode) k.parentNode.removeChild(k);
+      k.parentNode = this;
+      const i = ref ? this.childNodes.indexOf(ref) : -1;
+      if (i < 0) this.childNodes.push(k); else this.childNodes.splice(i, 0, k);
+    }
+    return c;
+  }
+  removeChild(c) {
+    const i = this.childNodes.indexOf(c);
+    if (i < 0) throw new Error('removeChild: not a child');
+    this.childNodes.splice(i, 1);
+    c.parentNode = null;
+    return c;
+  }
+  get textContent() { return this._text + this.childNodes.map((c) => c.textContent).join(''); }
+  set textContent(v) { this.childNodes = []; this._text = String(v); }
+  addEventListener(t, fn) { (this.listeners[t] = this.listeners[t] || []).push(fn); }
+  dispatch(t, ev) { ev = Object.assign({ preventDefault() {}, target: this }, ev || {}); (this.listeners[t] || []).forEach((fn) => fn.call(this, ev)); }
+  // find every descendant matching pred
+  all(pred) { const out = []; const walk = (n) => { n.childNodes.forEach((c) => { if (pred(c)) out.push(c); walk(c); }); }; walk(this); return out; }
+  byClass(c) { return this.all((n) => n.classList && n.classList.contains(c)); }
+  byTag(t) { return this.all((n) => n.tagName === t.toUpperCase()); }
+}
+for (const bad of ['innerHTML', 'outerHTML']) {
+  Object.defineProperty(Node.prototype, bad, { set() { throw new Error(bad + ' used'); }, get() { throw new Error(bad + ' used'); } });
+}
+Node.prototype.insertAdjacentHTML = () => { throw new Error('insertAdjacentHTML used'); };
+
+const byId = {};
+for (const m of html.matchAll(/<([a-z0-9]+)[^>]*\sid="([^"]+)"/g)) byId[m[2]] = new Node(m[1]);
+for (const m of html.matchAll(/<[^>]*\sid="([^"]+)"[^>]*\shidden/g)) byId[m[1]].hidden = true;
+const body = new Node('body');
+const document = {
+  readyState: 'complete',
+  activeElement: body,
+  getElementById: (id) => byId[id] || null,
+  createElement: (t) => new Node(t),
+  createTextNode: (t) => new Node(null, t),
+  createDocumentFragment: () => { const f = new Node('#fragment'); f.isFragment = true; return f; },
+  addEventListener() {},
+};
+
+// ---------- fake network ----------
+const now = Date.now();
+const iso = (ms) => new Date(now + ms).toISOString();
+const H = 3600e3;
+const evil = '<img src=x onerror=alert(1)>';
+const events = [
+  { id: 'e1', title: '某市暴雨内涝 ' + evil, heat: 40, grade: 2, posts: 1200, negative: 600, peak_hourly: 300, reasons: ['一小时 300 条', '负面过半'], keywords: ['暴雨'], last_at: iso(-60e3) },
+  { id: 'e2', title: '学校食堂问题', heat: 90, grade: 1, posts: 5000, negative: 100, peak_hourly: 900, reasons: ['涉及未成年人'], last_at: iso(-1e3) },
+  { id: 'e3', title: '小区停水', heat: 5, grade: 0, posts: 10, negative: 0, peak_hourly: 3, reasons: [], last_at: iso(-1e3) },
+];
+const clock = (name, hours, startedAgo, stopped) => ({ kind: 'k', name, hours, started_at: iso(-startedAgo), due_at: iso(hours * H - startedAgo), stopped_at: stopped ? iso(-1000) : undefined, evidence_url: stopped ? 'javascript:alert(1)' : undefined });
+const cases = [
+  { id: 'c-ok', title: '正常案件', status: 'open', grade: 3, unit_name: '市水务局', clocks: [clock('回应关切', 48, 1 * H)] },
+  { id: 'c-warn', title: '将到期案件', status: 'signed', grade: 4, unit_name: '区政府', clocks: [clock('回应关切', 48, 40 * H)] },
+  { id: 'c-late', title: '超时案件 ' + evil, status: 'assessed', grade: 1, unit_name: '市政府', clocks: [clock('发布权威信息', 5, 6 * H), clock('召开新闻发布会', 24, 6 * H)] },
+  { id: 'c-done', title: '已回应案件', status: 'answered', grade: 3, unit_name: '市教育局', clocks: [clock('回应关切', 48, 2 * H, true)] },
+];
+const calls = [];
+function respond(status, obj) {
+  return Promise.resolve({ ok: status < 300, status, text: () => Promise.resolve(JSON.stringify(obj)) });
+}
+function fetch(url, opts) {
+  calls.push({ url, opts: opts || {} });
+  if (url.startsWith('/api/v1/events?limit=20')) return respond(200, { events });
+  if (url.startsWith('/api/v1/cases?open=1')) return respond(200, { cases });
+  if (url.startsWith('/api/v1/search?')) {
+    return respond(200, {
+      total: 3, hits: [{ id: 'h1', text: '搜索命中 ' + evil, source: 'news', analysis: { sentiment: { label: 'positive' } } }],
+      aggregations: { by_sentiment: [{ term: 'negative', count: 2 }, { term: 'positive', count: 1 }, { term: 'neutral', count: 0 }], by_region: [{ term: '广州市', count: 3 }], top_keywords: [{ term: '暴雨', count: 3 }] },
+    });
+  }
+  const m = url.match(/^\/api\/v1\/cases\/([^/]+)\/actions$/);
+  if (m && opts.method === 'POST') {
+    const b = JSON.parse(opts.body);
+    if (b.action === 'sign') return respond(200, Object.assign({}, cases[0], { status: 'signed' }));
+    return respond(409, { error: '案件状态不允许此操作' });
+  }
+  return respond(404, { error: 'not found' });
+}
+const sockets = [];
+class WebSocket { constructor(url) { this.url = url; sockets.push(this); } close() {} }
+const store = {};
+let promptAnswers = [];
+const window = { prompt: () => promptAnswers.shift() };
+const ctx = {
+  window, document, fetch, WebSocket, URL, console, Math, Date, JSON, Map, Set, Array, Number, String, Promise, isNaN,
+  location: { protocol: 'http:', host: '127.0.0.1:8080', href: 'http' + '://127.0.0.1:8080/' },
+  localStorage: { getItem: (k) => store[k] || null, setItem: (k, v) => { store[k] = String(v); } },
+  setTimeout, clearTimeout, setInterval: () => 0, clearInterval: () => {},
+  requestAnimationFrame: (f) => setTimeout(f, 0),
+};
+vm.createContext(ctx);
+vm.runInContext(js, ctx, { filename: 'app.js' });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const text = (id) => byId[id].textContent;
+const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringify(obj) });
+
+(async () => {
+  await sleep(350);
+  // events: sorted by heat, attacker text kept as text
+  const evItems = byId.events.childNodes;
+  assert.strictEqual(evItems.length, 3);
+  assert.strictEqual(evItems[0].byClass('title')[0].textContent, '学校食堂问题');
+  assert.strictEqual(evItems[0].byClass('grade')[0].textContent, 'I级 特别重大');
+  assert.strictEqual(evItems[1].byClass('title')[0].textContent, '某市暴雨内涝 ' + evil);
+  assert.strictEqual(evItems[1].byClass('grade')[0].textContent, 'II级 重大');
+  assert.strictEqual(evItems[2].byClass('grade')[0].textContent, '未分级');
+  assert.strictEqual(evItems[0].byClass('fill')[0].style.width, '100.0%');
+  assert.match(evItems[1].textContent, /峰值 300\/小时/);
+  assert.match(evItems[1].byTag('summary')[0].textContent, /分级依据（2）/);
+  assert.strictEqual(evItems[1].title, '一小时 300 条\n负面过半');
+
+  // cases: ordered by urgency, countdowns coloured
+  const cs = byId.cases.childNodes;
+  assert.deepStrictEqual(cs.map((c) => c.byClass('title')[0].textContent), ['超时案件 ' + evil, '将到期案件', '正常案件', '已回应案件']);
+  const late = cs[0].byClass('clock');
+  assert.strictEqual(late[0].className, 'clock overdue');
+  assert.match(late[0].textContent, /已超时 1小时0分/);
+  assert.ok(cs[0].classList.contains('overdue'));
+  assert.strictEqual(cs[1].byClass('clock')[0].className, 'clock warn');
+  assert.match(cs[1].textContent, /剩余 7小时59分/);
+  assert.strictEqual(cs[2].byClass('clock')[0].className, 'clock ok');
+  assert.match(cs[2].textContent, /剩余 46小时59分/);
+  assert.match(cs[3].textContent, /已完成/);
+  assert.strictEqual(cs[3].byTag('a').length, 0, 'javascript: evidence must not become a link');
+  assert.deepStrictEqual(cs.map((c) => c.byClass('status')[0].textContent), ['已研判', '已签收', '待签收', '已回应']);
+  assert.strictEqual(text('c-cases'), '4');
+  assert.strictEqual(text('c-overdue'), '1');
+  assert.strictEqual(text('c-events'), '3');
+
+  // stream
+  assert.strictEqual(sockets.length, 1);
+  assert.strictEqual(sockets[0].url, 'ws://127.0.0.1:8080/api/v1/stream');
+  sockets[0].onopen();
+  assert.strictEqual(byId.conn.dataset.state, 'open');
+  send({ type: 'post', at: iso(0), data: { id: 'p1', source: 'weibo', text: 'x'.repeat(500) + evil, author: { name: '网友' + evil, verified: true }, published_at: iso(0), url: 'javascript:alert(1)', analysis: { sentiment: { label: 'negative', confidence: 0.9 }, places: ['广州市', '天河区'] } } });
+  send({ type: 'post', at: iso(0), data: { id: 'p2', source: 'news', title: '标题', text: '正文', url: 'https://news.example/a', published_at: iso(0), region: '北京市', analysis: { sentiment: { label: 'positive' } } } });
+  send({ type: 'event', at: iso(0), data: { id: 'e3', title: '小区停水', heat: 200, grade: 3, posts: 99, peak_hourly: 50, reasons: ['升级'] } });
+  send({ type: 'case', at: iso(0), data: Object.assign({}, cases[3], { status: 'closed' }) });
+  send({ type: 'stats', at: iso(0), data: { dropped: 7, posts: 123456, clients: 2 } });
+  send({ type: 'nonsense' });
+  sockets[0].onmessage({ data: 'not json' });
+  await sleep(350);
+  const feed = byId.feed.childNodes;
+  assert.strictEqual(feed.length, 2);
+  assert.strictEqual(feed[0].byClass('badge')[0].textContent, '正面');
+  assert.strictEqual(feed[0].byTag('a')[0].href, 'https://news.example/a');
+  assert.strictEqual(feed[0].byTag('a')[0].rel, 'noopener noreferrer');
+  assert.strictEqual(feed[1].byClass('sent-negative')[0].textContent, '负面');
+  assert.deepStrictEqual(feed[1].byClass('chip').map((c) => c.textContent), ['广州市', '天河区']);
+  assert.strictEqual(feed[1].byTag('a').length, 0, 'javascript: url must not become a link');
+  assert.ok(Array.from(feed[1].byClass('text')[0].textContent).length <= 161);
+  assert.strictEqual(feed[1].byClass('src')[0].textContent, '微博');
+  assert.strictEqual(byId.events.childNodes[0].byClass('title')[0].textContent, '小区停水');
+  assert.strictEqual(byId.events.childNodes[0].byClass('grade')[0].textContent, 'III级 较大');
+  assert.strictEqual(byId.cases.childNodes.length, 3, 'closed case removed');
+  assert.strictEqual(text('c-dropped'), '7');
+  assert.strictEqual(text('c-posts'), '12.3万');
+
+  // sign: actor from the prompt, remembered
+  promptAnswers = ['张三'];
+  const okCase = byId.cases.childNodes.find((c) => c.byClass('title')[0].textContent === '正常案件');
+  const signBtn = okCase.byTag('button').find((b) => b.textContent === '签收');
+  calls.length = 0;
+  signBtn.dispatch('click');
+  await sleep(150);
+  assert.strictEqual(calls.length, 1);
+  assert.strictEqual(calls[0].url, '/api/v1/cases/c-ok/actions');
+  assert.deepStrictEqual(JSON.parse(calls[0].opts.body), { action: 'sign', actor: '张三', note: '' });
+  assert.strictEqual(store['yuqing.actor'], '张三');
+  const signed = byId.cases.childNodes.find((c) => c.byClass('title')[0].textContent === '正常案件');
+  assert.strictEqual(signed.byClass('status')[0].textContent, '已签收');
+  assert.ok(!signed.byTag('button').some((b) => b.textContent === '签收'));
+
+  // respond: a javascript: URL is refused before any request; an http(s) one is posted
+  const respBtn = () => byId.cases.childNodes[0].byTag('button').find((b) => b.textContent === '回应');
+  calls.length = 0;
+  promptAnswers = ['javascript:alert(1)'];
+  respBtn().dispatch('click');
+  await sleep(50);
+  assert.strictEqual(calls.length, 0);
+  assert.match(text('toast'), /http/);
+  promptAnswers = ['https://gov.example/reply'];
+  respBtn().dispatch('click');
+  await sleep(50);
+  assert.deepStrictEqual(JSON.parse(calls[0].opts.body), { action: 'respond', actor: '张三', note: '', evidence_url: 'https://gov.example/reply' });
+  assert.match(text('toast'), /操作失败：案件状态不允许此操作/);
+
+  // search
+  byId.q.value = '暴雨 & <b>';
+  byId['search-form'].dispatch('submit');
+  await sleep(50);
+  assert.strictEqual(calls[calls.length - 1].url, '/api/v1/search?q=' + encodeURIComponent('暴雨 & <b>') + '&size=50');
+  assert.strictEqual(byId['search-panel'].hidden, false);
+  assert.match(text('search-summary'), /共 3 条/);
+  assert.deepStrictEqual(byId['agg-sentiment'].childNodes.map((l) => l.byClass('term')[0].textContent), ['负面', '正面', '中性']);
+  assert.strictEqual(byId['agg-region'].childNodes[0].textContent, '广州市3');
+  assert.strictEqual(byId['search-hits'].childNodes.length, 1);
+  byId['search-close'].dispatch('click');
+  assert.strictEqual(byId['search-panel'].hidden, true);
+
+  // connection lost: reconnects with backoff
+  sockets[0].onclose();
+  assert.strictEqual(byId.conn.dataset.state, 'retry');
+  assert.match(text('conn-text'), /秒后重连/);
+  await sleep(1300);
+  assert.strictEqual(sockets.length, 2);
+  console.log('ok');
+  process.exit(0);
+})().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
