@@ -9,6 +9,9 @@
 // callers into a single transaction (group commit), so the cost of the commit
 // and its fsync is shared by everyone waiting at that moment. When the queue
 // of pending requests is full, callers wait (backpressure); nothing is dropped.
+// If a caller's context ends before the writer took its request, nothing of it
+// is written and the context's error is returned; once taken, the call waits
+// for the commit (a few milliseconds) and reports its outcome.
 //
 // With the default synchronous=FULL, SQLite fsyncs the write-ahead log at every
 // commit: a committed message survives a crash of the process (kill -9) and a
@@ -25,7 +28,10 @@
 // messages of one key keep their order. A message with an empty key has no
 // order to keep: empty-key messages are spread round-robin over the partitions.
 // Offsets are per partition, dense, start at 0 and are never reused, even after
-// retention deleted the messages that carried them.
+// retention deleted the messages that carried them. A message's row id packs
+// (topic, partition, offset), so a partition is one contiguous range of the
+// table's B-tree and no secondary index is kept; this bounds a database to
+// 1023 topics, 256 partitions and 2^45 messages per partition.
 //
 // # Consumer groups
 //
@@ -43,8 +49,9 @@
 // is fenced: its new owner starts reading it only once the old owner has
 // acknowledged those deliveries or closed (in which case the unacknowledged
 // ones are delivered again to the new owner). So two members never hold the
-// same message at the same time. Separate processes must not open the same
-// database: the log is embedded, for one process.
+// same message at the same time; the price is that a member which neither
+// acknowledges nor closes holds up the partitions it lost. Separate processes
+// must not open the same database: the log is embedded, for one process.
 //
 // # Retention
 //
@@ -62,7 +69,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +89,7 @@ const (
 	defaultMaxBatch   = 8192
 	pollFallback      = 250 * time.Millisecond
 	retentionChunk    = 20000
+	insertChunk       = 32 // rows per multi-row INSERT
 )
 
 // Option changes how Open sets up the bus.
@@ -142,15 +152,13 @@ func WithMaxBatch(n int) Option {
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS messages(
-	topic TEXT NOT NULL,
-	part  INTEGER NOT NULL,
-	off   INTEGER NOT NULL,
+	id    INTEGER PRIMARY KEY, -- topic id << 53 | partition << 45 | offset
 	key   TEXT NOT NULL,
 	value BLOB,
-	ts    INTEGER NOT NULL
+	ts    INTEGER NOT NULL     -- Message.Time, Unix nanoseconds
 );
-CREATE UNIQUE INDEX IF NOT EXISTS messages_pos ON messages(topic, part, off);
 CREATE TABLE IF NOT EXISTS heads(
 	topic TEXT NOT NULL,
 	part  INTEGER NOT NULL,
@@ -166,6 +174,21 @@ CREATE TABLE IF NOT EXISTS offsets(
 ) WITHOUT ROWID;
 `
 
+// A message's row id packs its position, so that a partition is one range of
+// the table's own B-tree: appends, reads and deletes never touch an index.
+const (
+	topicShift    = 53
+	partShift     = 45
+	maxTopics     = 1 << (63 - topicShift) // topic ids 1..1023
+	maxPartitions = 1 << (topicShift - partShift)
+	offsetMask    = 1<<partShift - 1
+)
+
+// rowID is the row id of a message.
+func rowID(topic int64, part int, off int64) int64 {
+	return topic<<topicShift | int64(part)<<partShift | off
+}
+
 // Bus is the SQLite backend of bus.Bus. It is safe for concurrent use.
 type Bus struct {
 	path       string
@@ -173,10 +196,11 @@ type Bus struct {
 	log        *slog.Logger
 	maxBatch   int
 
-	wdb *sql.DB // one connection, used only by the writer goroutine
-	rdb *sql.DB // readers
-	ins *sql.Stmt
-	sel *sql.Stmt
+	wdb  *sql.DB   // one connection, used only by the writer goroutine
+	rdb  *sql.DB   // readers
+	ins  *sql.Stmt // one row
+	insN *sql.Stmt // insertChunk rows
+	sel  *sql.Stmt
 
 	jobs       chan *job
 	quit       chan struct{} // closed by Close
@@ -193,11 +217,13 @@ type Bus struct {
 
 	subMu sync.Mutex // serialises Subscribe and Subscription.Close
 
-	rr int // round-robin counter for empty keys; writer goroutine only
+	rr   int   // round-robin counter for empty keys; writer goroutine only
+	args []any // insert arguments; writer goroutine only
 }
 
 // topicState holds the next offset of each partition of a topic, as committed.
 type topicState struct {
+	id    int64
 	name  string
 	heads []atomic.Int64
 }
@@ -212,7 +238,7 @@ const (
 // write (apply), committed together with the other pending jobs.
 type job struct {
 	state atomic.Int32
-	topic string
+	topic *topicState
 	msgs  []bus.Message
 	apply func(tx *sql.Tx) error
 	done  chan error
@@ -233,8 +259,8 @@ func Open(path string, opts ...Option) (*Bus, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.partitions < 1 || cfg.partitions > 4096 {
-		return nil, fmt.Errorf("sqlitebus: open %s: partitions must be 1..4096, got %d", path, cfg.partitions)
+	if cfg.partitions < 1 || cfg.partitions > maxPartitions {
+		return nil, fmt.Errorf("sqlitebus: open %s: partitions must be 1..%d, got %d", path, maxPartitions, cfg.partitions)
 	}
 	if cfg.queue < 1 {
 		cfg.queue = 1
@@ -265,6 +291,7 @@ func Open(path string, opts ...Option) (*Bus, error) {
 		jobs:       make(chan *job, cfg.queue),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		args:       make([]any, 0, 4*insertChunk*8),
 		topics:     map[string]*topicState{},
 		groups:     map[string]*group{},
 		changed:    make(chan struct{}),
@@ -316,6 +343,26 @@ func (b *Bus) init(cfg config) error {
 	}
 	b.partitions = n
 
+	if n > maxPartitions {
+		return fmt.Errorf("sqlitebus: %s: partition count %d in meta above %d", b.path, n, maxPartitions)
+	}
+	trows, err := b.wdb.Query(`SELECT id, name FROM topics`)
+	if err != nil {
+		return fmt.Errorf("sqlitebus: read topics in %s: %w", b.path, err)
+	}
+	for trows.Next() {
+		var id int64
+		var name string
+		if err := trows.Scan(&id, &name); err != nil {
+			trows.Close()
+			return fmt.Errorf("sqlitebus: read topics in %s: %w", b.path, err)
+		}
+		b.topics[name] = &topicState{id: id, name: name, heads: make([]atomic.Int64, n)}
+	}
+	trows.Close()
+	if err := trows.Err(); err != nil {
+		return fmt.Errorf("sqlitebus: read topics in %s: %w", b.path, err)
+	}
 	rows, err := b.wdb.Query(`SELECT topic, part, next FROM heads`)
 	if err != nil {
 		return fmt.Errorf("sqlitebus: read heads in %s: %w", b.path, err)
@@ -328,15 +375,19 @@ func (b *Bus) init(cfg config) error {
 			rows.Close()
 			return fmt.Errorf("sqlitebus: read heads in %s: %w", b.path, err)
 		}
-		if part >= 0 && part < n {
-			b.topic(topic).heads[part].Store(next)
+		if ts := b.topics[topic]; ts != nil && part >= 0 && part < n {
+			ts.heads[part].Store(next)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlitebus: read heads in %s: %w", b.path, err)
 	}
-	if b.ins, err = b.wdb.Prepare(`INSERT INTO messages(topic, part, off, key, value, ts) VALUES(?, ?, ?, ?, ?, ?)`); err != nil {
+	if b.ins, err = b.wdb.Prepare(`INSERT INTO messages(id, key, value, ts) VALUES(?, ?, ?, ?)`); err != nil {
+		return fmt.Errorf("sqlitebus: prepare insert in %s: %w", b.path, err)
+	}
+	if b.insN, err = b.wdb.Prepare(`INSERT INTO messages(id, key, value, ts) VALUES(?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, insertChunk-1)); err != nil {
 		return fmt.Errorf("sqlitebus: prepare insert in %s: %w", b.path, err)
 	}
 
@@ -346,7 +397,7 @@ func (b *Bus) init(cfg config) error {
 	}
 	b.rdb.SetMaxOpenConns(4)
 	b.rdb.SetMaxIdleConns(4)
-	if b.sel, err = b.rdb.Prepare(`SELECT off, key, value, ts FROM messages WHERE topic = ? AND part = ? AND off >= ? ORDER BY off LIMIT ?`); err != nil {
+	if b.sel, err = b.rdb.Prepare(`SELECT id, key, value, ts FROM messages WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`); err != nil {
 		return fmt.Errorf("sqlitebus: prepare select in %s: %w", b.path, err)
 	}
 	return nil
@@ -355,16 +406,37 @@ func (b *Bus) init(cfg config) error {
 // Partitions is the number of partitions of every topic.
 func (b *Bus) Partitions() int { return b.partitions }
 
-// topic returns the state of a topic, creating it on first use.
-func (b *Bus) topic(name string) *topicState {
+// topic returns the state of a topic, registering it on first use.
+func (b *Bus) topic(ctx context.Context, name string) (*topicState, error) {
+	b.mu.Lock()
+	ts := b.topics[name]
+	b.mu.Unlock()
+	if ts != nil {
+		return ts, nil
+	}
+	var id int64
+	err := b.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO topics(name) VALUES(?)`, name); err != nil {
+			return fmt.Errorf("register topic %q in %s: %w", name, b.path, err)
+		}
+		if err := tx.QueryRow(`SELECT id FROM topics WHERE name = ?`, name).Scan(&id); err != nil {
+			return fmt.Errorf("register topic %q in %s: %w", name, b.path, err)
+		}
+		if id < 1 || id >= maxTopics {
+			return fmt.Errorf("topic %q: no more than %d topics per database", name, maxTopics-1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ts := b.topics[name]
-	if ts == nil {
-		ts = &topicState{name: name, heads: make([]atomic.Int64, b.partitions)}
+	if ts = b.topics[name]; ts == nil {
+		ts = &topicState{id: id, name: name, heads: make([]atomic.Int64, b.partitions)}
 		b.topics[name] = ts
 	}
-	return ts
+	return ts, nil
 }
 
 // changedCh returns the channel closed at the next commit or rebalance.
@@ -405,7 +477,11 @@ func (b *Bus) Publish(ctx context.Context, topic string, msgs ...bus.Message) er
 	if len(msgs) == 0 {
 		return nil
 	}
-	if err := b.submit(ctx, &job{topic: topic, msgs: msgs}); err != nil {
+	ts, err := b.topic(ctx, topic)
+	if err == nil {
+		err = b.submit(ctx, &job{topic: ts, msgs: msgs})
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitebus: publish %d messages to %q: %w", len(msgs), topic, err)
 	}
 	return nil
@@ -442,6 +518,7 @@ func (b *Bus) submit(ctx context.Context, j *job) error {
 func (b *Bus) writeLoop() {
 	defer close(b.writerDone)
 	batch := make([]*job, 0, 256)
+	lastJobs := 0
 	for {
 		batch = batch[:0]
 		var first *job
@@ -465,6 +542,14 @@ func (b *Bus) writeLoop() {
 		}
 		batch = append(batch, first)
 		n := len(first.msgs) + 1
+		// Gather what is queued. When the last commit served several
+		// callers, they are likely about to send again: yield a few times so
+		// that they can, which fills the transaction instead of committing
+		// a half-empty one.
+		yields := 0
+		if lastJobs > 1 {
+			yields = 3
+		}
 	gather:
 		for n < b.maxBatch {
 			select {
@@ -472,9 +557,14 @@ func (b *Bus) writeLoop() {
 				batch = append(batch, j)
 				n += len(j.msgs) + 1
 			default:
-				break gather
+				if yields == 0 {
+					break gather
+				}
+				yields--
+				runtime.Gosched()
 			}
 		}
+		lastJobs = len(batch)
 		b.commit(batch)
 	}
 }
@@ -496,7 +586,7 @@ func (b *Bus) commit(batch []*job) {
 		b.log.Warn("group commit failed; retrying requests one by one", "requests", len(taken), "err", err)
 		for _, j := range taken {
 			if err := b.runTx([]*job{j}); err != nil {
-				b.log.Error("write failed", "topic", j.topic, "messages", len(j.msgs), "err", err)
+				b.log.Error("write failed", "messages", len(j.msgs), "err", err)
 				j.done <- err
 			} else {
 				j.done <- nil
@@ -531,18 +621,39 @@ func (b *Bus) runTx(jobs []*job) (err error) {
 			tx.Rollback()
 		}
 	}()
-	ins := tx.Stmt(b.ins)
+	ins, insN := tx.Stmt(b.ins), tx.Stmt(b.insN)
+	args := b.args[:0]
+	// flush inserts the rows gathered in args: full chunks with one
+	// statement each, the rest one by one.
+	flush := func() error {
+		a := args
+		for ; len(a) >= 4*insertChunk; a = a[4*insertChunk:] {
+			if _, err := insN.Exec(a[:4*insertChunk]...); err != nil {
+				return fmt.Errorf("insert into %s: %w", b.path, err)
+			}
+		}
+		for ; len(a) > 0; a = a[4:] {
+			if _, err := ins.Exec(a[:4]...); err != nil {
+				return fmt.Errorf("insert into %s: %w", b.path, err)
+			}
+		}
+		args = args[:0]
+		return nil
+	}
 	next := map[headKey]int64{}
 	now := time.Now()
 	rr := b.rr
 	for _, j := range jobs {
 		if j.apply != nil {
+			if err := flush(); err != nil {
+				return err
+			}
 			if err := j.apply(tx); err != nil {
 				return err
 			}
 			continue
 		}
-		ts := b.topic(j.topic)
+		ts := j.topic
 		for i := range j.msgs {
 			m := &j.msgs[i]
 			p := 0
@@ -557,16 +668,26 @@ func (b *Bus) runTx(jobs []*job) (err error) {
 			if !ok {
 				off = ts.heads[p].Load()
 			}
+			if off > offsetMask {
+				return fmt.Errorf("topic %q partition %d is full (%d messages)", ts.name, p, off)
+			}
 			if m.Time.IsZero() {
 				m.Time = now
 			}
-			if _, err := ins.Exec(j.topic, p, off, m.Key, m.Value, m.Time.UnixNano()); err != nil {
-				return fmt.Errorf("insert into %s: %w", b.path, err)
+			args = append(args, rowID(ts.id, p, off), m.Key, m.Value, m.Time.UnixNano())
+			if len(args) == cap(args) {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			next[k] = off + 1
-			m.Topic, m.Partition, m.Offset = j.topic, p, off
+			m.Topic, m.Partition, m.Offset = ts.name, p, off
 		}
 	}
+	if err := flush(); err != nil {
+		return err
+	}
+	clear(b.args[:cap(b.args)])
 	for k, n := range next {
 		if _, err := tx.Exec(`INSERT INTO heads(topic, part, next) VALUES(?, ?, ?)
 			ON CONFLICT(topic, part) DO UPDATE SET next = excluded.next`, k.ts.name, k.part, n); err != nil {
@@ -608,7 +729,7 @@ func (b *Bus) Close() error {
 		<-b.writerDone
 		b.life.Lock()
 		defer b.life.Unlock()
-		errs := []error{b.ins.Close(), b.sel.Close(), b.rdb.Close()}
+		errs := []error{b.ins.Close(), b.insN.Close(), b.sel.Close(), b.rdb.Close()}
 		// Fold the WAL back into the database on a clean close.
 		if _, err := b.wdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			b.log.Warn("checkpoint on close failed", "err", err)
@@ -682,9 +803,17 @@ func (b *Bus) sweep(keep time.Duration) (int64, error) {
 	cutoff := time.Now().Add(-keep).UnixNano()
 	var total int64
 	for _, x := range bounds {
+		b.mu.Lock()
+		ts := b.topics[x.topic]
+		b.mu.Unlock()
+		if ts == nil || x.part < 0 || x.part >= b.partitions {
+			continue
+		}
+		base := rowID(ts.id, x.part, 0)
 		var low sql.NullInt64
 		err := b.withReader(func() error {
-			return b.rdb.QueryRowContext(ctx, `SELECT MIN(off) FROM messages WHERE topic = ? AND part = ?`, x.topic, x.part).Scan(&low)
+			return b.rdb.QueryRowContext(ctx, `SELECT MIN(id) - ? FROM messages WHERE id >= ? AND id < ?`,
+				base, base, rowID(ts.id, x.part+1, 0)).Scan(&low)
 		})
 		if err != nil {
 			return total, fmt.Errorf("sqlitebus: retention on %s: %w", b.path, err)
@@ -693,8 +822,8 @@ func (b *Bus) sweep(keep time.Duration) (int64, error) {
 			hi := min(lo+retentionChunk, x.upto)
 			var n int64
 			err := b.exec(ctx, func(tx *sql.Tx) error {
-				res, err := tx.Exec(`DELETE FROM messages WHERE topic = ? AND part = ? AND off >= ? AND off < ? AND ts < ?`,
-					x.topic, x.part, lo, hi, cutoff)
+				res, err := tx.Exec(`DELETE FROM messages WHERE id >= ? AND id < ? AND ts < ?`,
+					base+lo, base+hi, cutoff)
 				if err != nil {
 					return fmt.Errorf("retention delete on %s: %w", b.path, err)
 				}

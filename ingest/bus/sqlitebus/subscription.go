@@ -59,13 +59,17 @@ func (b *Bus) Subscribe(ctx context.Context, topic, groupName string) (bus.Subsc
 	g := b.groups[key]
 	b.mu.Unlock()
 	if g == nil {
-		committed, err := b.register(ctx, topic, groupName)
+		ts, err := b.topic(ctx, topic)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitebus: subscribe %q to %q: %w", groupName, topic, err)
+		}
+		committed, err := b.register(ctx, ts, groupName)
 		if err != nil {
 			return nil, fmt.Errorf("sqlitebus: subscribe %q to %q: %w", groupName, topic, err)
 		}
 		g = &group{
 			name:      groupName,
-			ts:        b.topic(topic),
+			ts:        ts,
 			committed: committed,
 			owner:     make([]*Subscription, b.partitions),
 			fences:    make([][]fence, b.partitions),
@@ -88,14 +92,16 @@ func (b *Bus) Subscribe(ctx context.Context, topic, groupName string) (bus.Subsc
 
 // register makes sure the group has an offset row per partition (a new group
 // starts at the oldest message kept) and returns its committed offsets.
-func (b *Bus) register(ctx context.Context, topic, groupName string) ([]int64, error) {
+func (b *Bus) register(ctx context.Context, ts *topicState, groupName string) ([]int64, error) {
 	committed := make([]int64, b.partitions)
+	topic := ts.name
 	err := b.exec(ctx, func(tx *sql.Tx) error {
 		for p := range b.partitions {
 			var start sql.NullInt64
 			if err := tx.QueryRow(`SELECT COALESCE(
-				(SELECT MIN(off) FROM messages WHERE topic = ? AND part = ?),
-				(SELECT next FROM heads WHERE topic = ? AND part = ?))`, topic, p, topic, p).Scan(&start); err != nil {
+				(SELECT MIN(id) - ? FROM messages WHERE id >= ? AND id < ?),
+				(SELECT next FROM heads WHERE topic = ? AND part = ?))`,
+				rowID(ts.id, p, 0), rowID(ts.id, p, 0), rowID(ts.id, p+1, 0), topic, p).Scan(&start); err != nil {
 				return fmt.Errorf("find start of %q/%d in %s: %w", topic, p, b.path, err)
 			}
 			if _, err := tx.Exec(`INSERT OR IGNORE INTO offsets(grp, topic, part, next) VALUES(?, ?, ?, ?)`,
@@ -224,7 +230,7 @@ func (s *Subscription) tryFetch(ctx context.Context, max int) ([]bus.Message, er
 		}
 		var err error
 		before := len(out)
-		out, err = s.b.read(ctx, g.ts.name, p, s.pos[p], max-len(out), out)
+		out, err = s.b.read(ctx, g.ts, p, s.pos[p], max-len(out), out)
 		if err != nil {
 			return nil, err
 		}
@@ -236,19 +242,21 @@ func (s *Subscription) tryFetch(ctx context.Context, max int) ([]bus.Message, er
 }
 
 // read appends up to limit messages of topic/part from offset from to out.
-func (b *Bus) read(ctx context.Context, topic string, part int, from int64, limit int, out []bus.Message) ([]bus.Message, error) {
+func (b *Bus) read(ctx context.Context, t *topicState, part int, from int64, limit int, out []bus.Message) ([]bus.Message, error) {
+	topic := t.name
 	err := b.withReader(func() error {
-		rows, err := b.sel.QueryContext(ctx, topic, part, from, limit)
+		rows, err := b.sel.QueryContext(ctx, rowID(t.id, part, from), rowID(t.id, part+1, 0), limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			m := bus.Message{Topic: topic, Partition: part}
-			var ts int64
-			if err := rows.Scan(&m.Offset, &m.Key, &m.Value, &ts); err != nil {
+			var id, ts int64
+			if err := rows.Scan(&id, &m.Key, &m.Value, &ts); err != nil {
 				return err
 			}
+			m.Offset = id & offsetMask
 			m.Time = time.Unix(0, ts)
 			out = append(out, m)
 		}

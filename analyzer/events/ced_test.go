@@ -1,0 +1,369 @@
+package events
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"yuqing/analyzer"
+	"yuqing/domain"
+)
+
+// cedPath is the CED development set, relative to this package.
+var cedPath = filepath.Join("..", "..", "..", "shared", "data", "weibo", "ced_dev.jsonl.gz")
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+type cedLine struct {
+	ID   string `json:"id"`
+	Post struct {
+		Text string          `json:"text"`
+		Time json.RawMessage `json:"time"`
+		User json.RawMessage `json:"user"`
+	} `json:"post"`
+	Reposts []struct {
+		Mid    string `json:"mid"`
+		Parent string `json:"parent"`
+		UID    string `json:"uid"`
+		Text   string `json:"text"`
+		Date   string `json:"date"`
+	} `json:"reposts"`
+}
+
+type cedUser struct {
+	Verified  bool   `json:"verified"`
+	Followers int64  `json:"followers"`
+	Location  string `json:"location"`
+}
+
+// parseCEDTime reads post.time: unix seconds, or a Weibo date string.
+func parseCEDTime(raw json.RawMessage) (time.Time, error) {
+	var secs int64
+	if err := json.Unmarshal(raw, &secs); err == nil {
+		return time.Unix(secs, 0).UTC(), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, fmt.Errorf("post time %s: neither seconds nor a string", raw)
+	}
+	t, err := time.Parse(time.RubyDate, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("post time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// parseRepostDate reads a repost's date in China time: "2012-09-13 08:38:09",
+// or "02月06日 17:45" without a year (the year after the root's when that
+// would put it more than a day before the root).
+func parseRepostDate(s string, root time.Time) (time.Time, error) {
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05", s, chinaTime); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("01月02日 15:04", s, chinaTime)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("repost date %q: %w", s, err)
+	}
+	y := root.In(chinaTime).Year()
+	t = t.AddDate(y, 0, 0)
+	if t.Before(root.Add(-24 * time.Hour)) {
+		t = t.AddDate(1, 0, 0)
+	}
+	return t.UTC(), nil
+}
+
+// loadCED converts the CED file into posts as the brief says: each line's
+// post, and each repost with its parent (the line's post when it names none).
+func loadCED(path string) ([]domain.Post, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var out []domain.Post
+	for n := 1; sc.Scan(); n++ {
+		var l cedLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		at, err := parseCEDTime(l.Post.Time)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		var u cedUser
+		_ = json.Unmarshal(l.Post.User, &u) // "empty" in some lines: no user
+		out = append(out, domain.Post{ID: l.ID, Source: "weibo", Text: l.Post.Text, PublishedAt: at,
+			Author: domain.Author{Followers: u.Followers, Verified: u.Verified, Location: u.Location}})
+		for _, r := range l.Reposts {
+			rt, err := parseRepostDate(r.Date, at)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			}
+			parent := r.Parent
+			if parent == "" {
+				parent = l.ID
+			}
+			out = append(out, domain.Post{ID: r.Mid, ParentID: parent, Source: "weibo", Text: r.Text, PublishedAt: rt,
+				Author: domain.Author{ID: r.UID}})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+var ced struct {
+	once   sync.Once
+	stream []domain.IndexedPost
+	err    error
+}
+
+// cedStream gives the CED posts, analysed, in (time, id) order.
+func cedStream(tb testing.TB) []domain.IndexedPost {
+	tb.Helper()
+	if _, err := os.Stat(cedPath); err != nil {
+		tb.Skip("CED dev set: ../shared/data absent")
+	}
+	ced.once.Do(func() {
+		start := time.Now()
+		posts, err := loadCED(cedPath)
+		if err != nil {
+			ced.err = err
+			return
+		}
+		an, err := analyzer.New()
+		if err != nil {
+			ced.err = err
+			return
+		}
+		out := make([]domain.IndexedPost, len(posts))
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < len(posts); i += workers {
+					out[i] = domain.IndexedPost{Post: posts[i], Analysis: an.Analyze(&posts[i])}
+				}
+			}(w)
+		}
+		wg.Wait()
+		sortStream(out)
+		ced.stream = out
+		tb.Logf("CED: %d posts loaded and analysed in %s", len(out), time.Since(start).Round(time.Millisecond))
+	})
+	if ced.err != nil {
+		tb.Fatalf("CED dev set: %v", ced.err)
+	}
+	return ced.stream
+}
+
+func TestCEDTimes(t *testing.T) {
+	root := time.Date(2012, 6, 10, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2012-09-13 08:38:09", time.Date(2012, 9, 13, 0, 38, 9, 0, time.UTC)},
+		{"06月11日 17:45", time.Date(2012, 6, 11, 9, 45, 0, 0, time.UTC)},
+		{"02月06日 17:45", time.Date(2013, 2, 6, 9, 45, 0, 0, time.UTC)},
+	} {
+		got, err := parseRepostDate(tc.in, root)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("parseRepostDate(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	got, err := parseCEDTime(json.RawMessage(`"Sun Jan 13 14:58:24 +0800 2013"`))
+	if want := time.Date(2013, 1, 13, 6, 58, 24, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("parseCEDTime(weibo date) = %v, %v; want %v", got, err, want)
+	}
+	if got, err := parseCEDTime(json.RawMessage(`1347334462`)); err != nil || got.Unix() != 1347334462 {
+		t.Errorf("parseCEDTime(seconds) = %v, %v", got, err)
+	}
+}
+
+// TestGradeDistribution replays the whole CED dev set through Plan/Commit in
+// timestamp order and prints the grades it gives.
+func TestGradeDistribution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 763k posts")
+	}
+	stream := cedStream(t)
+	st := openStore(t)
+	g := New(st, Config{})
+	ctx := context.Background()
+	start := time.Now()
+	touched := map[string]struct{}{}
+	for i := 0; i < len(stream); i += 1000 {
+		b := append([]domain.IndexedPost(nil), stream[i:min(i+1000, len(stream))]...)
+		p, err := g.Plan(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Commit(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Events {
+			touched[e.ID] = struct{}{}
+		}
+	}
+	elapsed := time.Since(start)
+	ids := make([]string, 0, len(touched))
+	for id := range touched {
+		ids = append(ids, id)
+	}
+	evs, err := st.GetEvents(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]domain.Event, 0, len(evs))
+	for _, e := range evs {
+		all = append(all, e)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].Heat > all[j].Heat || (all[i].Heat == all[j].Heat && all[i].ID < all[j].ID)
+	})
+
+	counts := map[domain.Grade]int{}
+	var heats []float64
+	var posts int64
+	withRoot, orphan := 0, 0
+	for _, e := range all {
+		counts[e.Grade]++
+		heats = append(heats, e.Heat)
+		posts += e.Posts
+		if EventID(e.RootPostID) == e.ID {
+			withRoot++
+		} else {
+			orphan++
+		}
+	}
+	n := float64(len(all))
+	t.Logf("CED replay: %d posts → %d events (%d with their root, %d without) in %s (%.0f posts/s, batches of 1,000)",
+		posts, len(all), withRoot, orphan, elapsed.Round(time.Millisecond), float64(len(stream))/elapsed.Seconds())
+	for _, gr := range []domain.Grade{domain.GradeI, domain.GradeII, domain.GradeIII, domain.GradeIV, domain.GradeNone} {
+		name := gr.String()
+		if name == "" {
+			name = "—"
+		}
+		t.Logf("  grade %-2s %-4s %5d  %5.2f%%", name, gr.Zh(), counts[gr], 100*float64(counts[gr])/n)
+	}
+	sort.Float64s(heats)
+	q := func(p float64) float64 { return heats[int(p*float64(len(heats)-1))] }
+	t.Logf("  heat: min %.1f  p10 %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", q(0), q(0.1), q(0.5), q(0.9), q(0.99), q(1))
+	for i, e := range all[:min(8, len(all))] {
+		t.Logf("  #%d %s %s级 heat %.1f %q: %s", i+1, e.ID, e.Grade, e.Heat, e.Title, strings.Join(e.Reasons, "；"))
+	}
+
+	if posts != int64(len(uniqueIDs(stream))) {
+		t.Errorf("events count %d posts, the stream has %d distinct", posts, len(uniqueIDs(stream)))
+	}
+	share := func(gs ...domain.Grade) float64 {
+		c := 0
+		for _, g := range gs {
+			c += counts[g]
+		}
+		return float64(c) / n
+	}
+	if s := share(domain.GradeNone, domain.GradeIV); s < 0.85 {
+		t.Errorf("only %.1f%% of events below grading or at IV, want most (≥ 85%%)", 100*s)
+	}
+	if s := share(domain.GradeIII); s < 0.01 || s > 0.10 {
+		t.Errorf("%.2f%% of events at III, want a few percent (1–10%%)", 100*s)
+	}
+	if s := share(domain.GradeII); s >= 0.01 {
+		t.Errorf("%.2f%% of events at II, want well under 1%%", 100*s)
+	}
+	if s := share(domain.GradeI); s > share(domain.GradeII) || s > 0.003 {
+		t.Errorf("%.2f%% of events at I, want rare (no more than II's %.2f%%)", 100*s, 100*share(domain.GradeII))
+	}
+}
+
+func uniqueIDs(ds []domain.IndexedPost) map[string]struct{} {
+	m := make(map[string]struct{}, len(ds))
+	for _, d := range ds {
+		m[d.ID] = struct{}{}
+	}
+	return m
+}
+
+// BenchmarkPlanCommit measures Plan+Commit of batches of 1,000 CED posts
+// (reposts mostly), in timestamp order, against sqlitestore.
+func BenchmarkPlanCommit(b *testing.B) {
+	stream := cedStream(b)
+	ctx := context.Background()
+	var g *Grouper
+	pos := len(stream)
+	var done int
+	b.ResetTimer()
+	start := time.Now()
+	var paused time.Duration
+	for i := 0; i < b.N; i++ {
+		if pos >= len(stream) {
+			b.StopTimer()
+			p0 := time.Now()
+			g = New(openStore(b), Config{})
+			pos = 0
+			paused += time.Since(p0)
+			b.StartTimer()
+		}
+		batch := append([]domain.IndexedPost(nil), stream[pos:min(pos+1000, len(stream))]...)
+		pos += len(batch)
+		p, err := g.Plan(ctx, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := g.Commit(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+		done += len(batch)
+	}
+	b.ReportMetric(float64(done)/(time.Since(start)-paused).Seconds(), "posts/s")
+}
+
+// The brief's order-independence on real data: a slice of CED in batches
+// of 1, 97 and 1,000, and shuffled, gives the same events.
+func TestCEDDeterminism(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	stream := cedStream(t)
+	// 6,000 posts from the middle of the stream: many cascades, some of
+	// whose earlier posts are outside the slice
+	mid := len(stream) / 2
+	part := stream[mid : mid+6000]
+	want, wantAssign := replay(t, part, 1, nil)
+	for _, batch := range []int{97, 1000} {
+		got, gotAssign := replay(t, part, batch, rngFor(int64(batch)))
+		if len(got) != len(want) || len(gotAssign) != len(wantAssign) {
+			t.Fatalf("batch %d: %d events and %d posts, batch 1: %d and %d", batch, len(got), len(gotAssign), len(want), len(wantAssign))
+		}
+		for id, w := range want {
+			if got[id] != w {
+				t.Errorf("batch %d shuffled: event %s\n got %+v\nwant %+v", batch, id, got[id], w)
+			}
+		}
+	}
+	t.Logf("%d CED posts → %d events, identical with batches of 1 and 97/1,000 shuffled", len(part), len(want))
+}
+
+func rngFor(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
