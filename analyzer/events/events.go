@@ -202,6 +202,9 @@ func New(st store.Store, cfg Config) *Grouper {
 // Config gives the thresholds in force (defaults filled in).
 func (g *Grouper) Config() Config { return g.cfg }
 
+// Store is the store the grouper keeps events in.
+func (g *Grouper) Store() store.Store { return g.st }
+
 // EventID is the id of the event a post without parent starts, and the id a
 // reply to an unknown post is filed under until that post arrives.
 func EventID(rootPostID string) string { return "ev-" + rootPostID }

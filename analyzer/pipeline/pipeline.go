@@ -33,8 +33,9 @@ type Pipeline struct {
 	Grouper  *events.Grouper
 	Index    index.Index
 	Log      *slog.Logger
-	Batch    int // posts per batch; 0 means 1,000
+	Batch    int // posts per batch; 0 means 2,000
 	Workers  int // analysis goroutines; 0 means GOMAXPROCS
+	InFlight int // batches being indexed at once; 0 means 3
 	// OnIndexed, if set, sees each batch once it is indexed and its events
 	// published (the dashboard's live feed).
 	OnIndexed func(docs []domain.IndexedPost, changed []domain.Event)
@@ -48,6 +49,7 @@ type metrics struct {
 	lag                       prometheus.Gauge
 	batchSeconds              prometheus.Histogram
 	searchable                prometheus.Histogram
+	stage                     *prometheus.HistogramVec
 }
 
 // Register adds the pipeline's metrics to reg.
@@ -62,11 +64,22 @@ func (p *Pipeline) Register(reg prometheus.Registerer) {
 		searchable: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "yuqing_ingest_to_searchable_seconds",
 			Help: "Time from a post's acceptance by ingest to it being searchable.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 	}
-	reg.MustRegister(p.m.analyzed, p.m.indexed, p.m.events, p.m.redelivered, p.m.lag, p.m.batchSeconds, p.m.searchable)
+	p.m.stage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "yuqing_analyzer_stage_seconds",
+		Help: "Time of each stage of an analyzer batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"stage"})
+	reg.MustRegister(p.m.analyzed, p.m.indexed, p.m.events, p.m.redelivered, p.m.lag, p.m.batchSeconds, p.m.searchable, p.m.stage)
 }
 
-// Run consumes until ctx ends. A failing batch is retried with backoff and
-// never acknowledged while it fails.
+// Run consumes until ctx ends. It works in two stages so that indexing, the
+// slow part, overlaps the rest: the first stage fetches, analyses, groups and
+// commits each batch's event state in order (the grouping of batch N+1 needs
+// N's); up to InFlight batches are then indexed at once; and a final step,
+// again in order, publishes each batch's events and acknowledges its posts
+// once its index write is durable. A failing step is retried with backoff and
+// nothing is acknowledged while it fails.
+//
+// Committing events before indexing is safe: after a crash the batch comes
+// again, its posts keep the events the store gave them, they are indexed
+// again under the same ids, and the events they touched are published again.
 func (p *Pipeline) Run(ctx context.Context) error {
 	sub, err := p.Bus.Subscribe(ctx, bus.TopicPosts, Group)
 	if err != nil {
@@ -75,9 +88,62 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	defer sub.Close()
 	size := p.Batch
 	if size <= 0 {
-		size = 1000
+		size = 2000
 	}
-	lastLag := time.Time{}
+	inFlight := p.InFlight
+	if inFlight <= 0 {
+		inFlight = 3
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// jobs go to the indexers and, in the same order, to the acknowledger
+	toIndex := make(chan *job, inFlight)
+	toAck := make(chan *job, inFlight)
+	var wg sync.WaitGroup
+	for i := 0; i < inFlight; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range toIndex {
+				j.indexed <- p.retry(ctx, "index", func() error { return p.index(ctx, j) })
+			}
+		}()
+	}
+	ackDone := make(chan struct{})
+	go func() {
+		defer close(ackDone)
+		lastLag := time.Time{}
+		for j := range toAck {
+			if !<-j.indexed {
+				continue // ctx ended; nothing more is acknowledged
+			}
+			ok := p.retry(ctx, "publish and ack", func() error {
+				if err := p.publishEvents(ctx, j.events); err != nil {
+					return err
+				}
+				return sub.Ack(ctx, j.msgs...)
+			})
+			if !ok {
+				continue
+			}
+			p.observe(j)
+			if p.OnIndexed != nil {
+				p.OnIndexed(j.docs, j.events)
+			}
+			if p.m.lag != nil && time.Since(lastLag) > time.Second {
+				lastLag = time.Now()
+				if lag, err := sub.Lag(ctx); err == nil {
+					p.m.lag.Set(float64(lag))
+				}
+			}
+		}
+	}()
+	defer func() {
+		close(toIndex)
+		close(toAck)
+		wg.Wait()
+		<-ackDone
+	}()
 	for {
 		msgs, err := sub.Fetch(ctx, size)
 		if err != nil {
@@ -90,37 +156,58 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		backoff := 100 * time.Millisecond
-		for {
-			err := p.process(ctx, msgs)
-			if err == nil {
-				err = sub.Ack(ctx, msgs...)
-			}
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.log().Error("analyzer batch failed; retrying, not acknowledged", "err", err, "posts", len(msgs), "retry_in", backoff)
-			if !sleep(ctx, backoff) {
-				return nil
-			}
-			backoff = min(backoff*2, 10*time.Second)
+		j := &job{msgs: msgs, start: time.Now(), indexed: make(chan bool, 1)}
+		if !p.retry(ctx, "analyze and group", func() error { return p.prepare(ctx, j) }) {
+			return nil
 		}
-		if p.m.lag != nil && time.Since(lastLag) > time.Second {
-			lastLag = time.Now()
-			if lag, err := sub.Lag(ctx); err == nil {
-				p.m.lag.Set(float64(lag))
-			}
+		select {
+		case toAck <- j:
+		case <-ctx.Done():
+			return nil
+		}
+		select {
+		case toIndex <- j:
+		case <-ctx.Done():
+			j.indexed <- false
+			return nil
 		}
 	}
 }
 
-func (p *Pipeline) process(ctx context.Context, msgs []bus.Message) error {
-	start := time.Now()
-	docs := make([]domain.IndexedPost, 0, len(msgs))
-	for _, m := range msgs {
+// job is one batch on its way through the stages.
+type job struct {
+	msgs    []bus.Message
+	docs    []domain.IndexedPost
+	events  []domain.Event // to publish: changed, or touched again on redelivery
+	fresh   int            // posts assigned to an event for the first time
+	start   time.Time
+	indexed chan bool
+}
+
+// retry runs fn until it succeeds (true) or ctx ends (false).
+func (p *Pipeline) retry(ctx context.Context, what string, fn func() error) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		p.log().Error("analyzer: "+what+" failed; retrying, posts not acknowledged", "err", err, "retry_in", backoff)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// prepare decodes, analyses and groups a batch and commits its events.
+func (p *Pipeline) prepare(ctx context.Context, j *job) error {
+	mark := time.Now()
+	j.docs = j.docs[:0]
+	for _, m := range j.msgs {
 		var post domain.Post
 		if err := json.Unmarshal(m.Value, &post); err != nil {
 			// ingest only publishes posts it encoded itself; a message that
@@ -129,51 +216,98 @@ func (p *Pipeline) process(ctx context.Context, msgs []bus.Message) error {
 			p.log().Error("undecodable post on the bus, skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
 			continue
 		}
-		docs = append(docs, domain.IndexedPost{Post: post})
+		j.docs = append(j.docs, domain.IndexedPost{Post: post})
 	}
-	p.analyze(docs)
-	plan, err := p.Grouper.Plan(ctx, docs)
+	p.analyze(j.docs)
+	mark = p.lap("analyze", mark)
+	plan, err := p.Grouper.Plan(ctx, j.docs)
 	if err != nil {
 		return err
 	}
-	if err := p.Index.Index(ctx, docs); err != nil {
-		return err
-	}
-	if p.m.searchable != nil {
-		now := time.Now()
-		for i := range docs {
-			if !docs[i].ReceivedAt.IsZero() {
-				p.m.searchable.Observe(now.Sub(docs[i].ReceivedAt).Seconds())
+	j.events, j.fresh = plan.Events, len(plan.Assign)
+	// posts seen before (a redelivery): their events are published again, in
+	// case the crash came between the commit and the publish
+	if j.fresh < len(j.docs) {
+		seen := map[string]bool{}
+		for _, e := range plan.Events {
+			seen[e.ID] = true
+		}
+		var again []string
+		for _, d := range j.docs {
+			if _, fresh := plan.Assign[d.ID]; !fresh && d.EventID != "" && !seen[d.EventID] {
+				seen[d.EventID] = true
+				again = append(again, d.EventID)
 			}
 		}
-	}
-	if len(plan.Events) > 0 {
-		out := make([]bus.Message, len(plan.Events))
-		for i := range plan.Events {
-			v, err := json.Marshal(&plan.Events[i])
+		if len(again) > 0 {
+			evs, err := p.Grouper.Store().GetEvents(ctx, again)
 			if err != nil {
 				return err
 			}
-			out[i] = bus.Message{Key: plan.Events[i].ID, Value: v}
-		}
-		if err := p.Bus.Publish(ctx, bus.TopicEvents, out...); err != nil {
-			return err
+			for _, id := range again {
+				if e, ok := evs[id]; ok {
+					j.events = append(j.events, e)
+				}
+			}
 		}
 	}
+	mark = p.lap("plan", mark)
 	if err := p.Grouper.Commit(ctx, plan); err != nil {
 		return err
 	}
-	if p.m.analyzed != nil {
-		p.m.analyzed.Add(float64(len(docs)))
-		p.m.indexed.Add(float64(len(docs)))
-		p.m.events.Add(float64(len(plan.Events)))
-		p.m.redelivered.Add(float64(len(docs) - len(plan.Assign)))
-		p.m.batchSeconds.Observe(time.Since(start).Seconds())
+	p.lap("commit", mark)
+	return nil
+}
+
+func (p *Pipeline) index(ctx context.Context, j *job) error {
+	mark := time.Now()
+	if err := p.Index.Index(ctx, j.docs); err != nil {
+		return err
 	}
-	if p.OnIndexed != nil {
-		p.OnIndexed(docs, plan.Events)
+	p.lap("index", mark)
+	if p.m.searchable != nil {
+		now := time.Now()
+		for i := range j.docs {
+			if !j.docs[i].ReceivedAt.IsZero() {
+				p.m.searchable.Observe(now.Sub(j.docs[i].ReceivedAt).Seconds())
+			}
+		}
 	}
 	return nil
+}
+
+func (p *Pipeline) publishEvents(ctx context.Context, evs []domain.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	out := make([]bus.Message, len(evs))
+	for i := range evs {
+		v, err := json.Marshal(&evs[i])
+		if err != nil {
+			return err
+		}
+		out[i] = bus.Message{Key: evs[i].ID, Value: v}
+	}
+	return p.Bus.Publish(ctx, bus.TopicEvents, out...)
+}
+
+func (p *Pipeline) lap(stage string, since time.Time) time.Time {
+	now := time.Now()
+	if p.m.stage != nil {
+		p.m.stage.WithLabelValues(stage).Observe(now.Sub(since).Seconds())
+	}
+	return now
+}
+
+func (p *Pipeline) observe(j *job) {
+	if p.m.analyzed == nil {
+		return
+	}
+	p.m.analyzed.Add(float64(len(j.docs)))
+	p.m.indexed.Add(float64(len(j.docs)))
+	p.m.events.Add(float64(len(j.events)))
+	p.m.redelivered.Add(float64(len(j.docs) - j.fresh))
+	p.m.batchSeconds.Observe(time.Since(j.start).Seconds())
 }
 
 // analyze fills each doc's analysis, spread over the workers.
