@@ -43,13 +43,13 @@ func TestDecodeBadItemsKeepGoodOnes(t *testing.T) {
 	big := strings.Repeat("长", MaxTextBytes/3+10)
 	lines := []string{
 		`{"id":"a","text":"好的一条"}`,                            // 0 good
-		`{"id":"b","text":"坏的 JSON"`,                           // 1 malformed
-		`{"id":"c","text":""}`,                                 // 2 no text, no parent
-		`{"id":"d","parent_id":"a"}`,                           // 3 plain repost: good
-		"{\"id\":\"e\",\"text\":\"\xff\xfe bad\"}",             // 4 invalid UTF-8
-		`{"id":"f","text":"` + big + `"}`,                      // 5 field of megabytes
-		`{"id":"a","text":"重复"}`,                               // 6 duplicate id in batch
-		`{"id":"g","text":"时间坏了","published_at":"昨天下午"}`,         // 7 bad time
+		`{"id":"b","text":"坏的 JSON"`,                          // 1 malformed
+		`{"id":"c","text":""}`,                                // 2 no text, no parent
+		`{"id":"d","parent_id":"a"}`,                          // 3 plain repost: good
+		"{\"id\":\"e\",\"text\":\"\xff\xfe bad\"}",            // 4 invalid UTF-8
+		`{"id":"f","text":"` + big + `"}`,                     // 5 field of megabytes
+		`{"id":"a","text":"重复"}`,                              // 6 duplicate id in batch
+		`{"id":"g","text":"时间坏了","published_at":"昨天下午"}`,      // 7 bad time
 		`{"id":"h","text":"x","author":{"followers":"many"}}`, // 8 wrong type
 		`[1,2]`, // 9 not an object
 		`{"id":"i","text":"2012 格式","published_at":"2012-09-13 08:38:09"}`, // 10 good, China time

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,10 @@ type Handler struct {
 	Now     func() time.Time
 	// OnAccepted, if set, is told how many posts were taken (for live counters).
 	OnAccepted func(n int)
+	// Throttle, if set, holds requests while the analyzer's backlog is over
+	// its bound, for at most MaxWait (0 means 30 s); then it answers 503.
+	Throttle *Throttle
+	MaxWait  time.Duration
 
 	received prometheus.Counter
 	rejected prometheus.Counter
@@ -85,12 +90,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msgs[i] = bus.Message{Key: PartitionKey(&posts[i]), Value: v}
 			resp.IDs = append(resp.IDs, posts[i].ID)
 		}
+		if h.Throttle != nil {
+			wait := h.MaxWait
+			if wait <= 0 {
+				wait = 30 * time.Second
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), wait)
+			err := h.Throttle.Wait(ctx)
+			cancel()
+			if err != nil {
+				w.Header().Set("Retry-After", "5")
+				writeJSON(w, http.StatusServiceUnavailable, Response{Message: "未接收任何一条: " + err.Error()})
+				return
+			}
+		}
 		if err := h.Bus.Publish(r.Context(), bus.TopicPosts, msgs...); err != nil {
 			if h.Log != nil {
 				h.Log.Error("publish posts", "err", err, "posts", len(msgs))
 			}
 			writeJSON(w, http.StatusServiceUnavailable, Response{Message: "写入消息总线失败，未接收任何一条，请重试: " + err.Error()})
 			return
+		}
+		if h.Throttle != nil {
+			h.Throttle.Add(int64(len(msgs)))
 		}
 		if h.received != nil {
 			h.received.Add(float64(len(posts)))

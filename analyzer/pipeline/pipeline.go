@@ -20,6 +20,7 @@ import (
 	"yuqing/analyzer/events"
 	"yuqing/analyzer/index"
 	"yuqing/domain"
+	"yuqing/ingest"
 	"yuqing/ingest/bus"
 )
 
@@ -39,6 +40,9 @@ type Pipeline struct {
 	// OnIndexed, if set, sees each batch once it is indexed and its events
 	// published (the dashboard's live feed).
 	OnIndexed func(docs []domain.IndexedPost, changed []domain.Event)
+	// Throttle, if set, learns the backlog at start and each acknowledgement,
+	// so that ingest can slow senders down when the analyzer falls behind.
+	Throttle *ingest.Throttle
 
 	m metrics
 }
@@ -86,6 +90,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return err
 	}
 	defer sub.Close()
+	if p.Throttle != nil {
+		if lag, err := sub.Lag(ctx); err == nil {
+			p.Throttle.Set(lag)
+		}
+	}
 	size := p.Batch
 	if size <= 0 {
 		size = 2000
@@ -125,6 +134,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			})
 			if !ok {
 				continue
+			}
+			if p.Throttle != nil {
+				p.Throttle.Done(int64(len(j.msgs)))
 			}
 			p.observe(j)
 			if p.OnIndexed != nil {

@@ -18,9 +18,12 @@ type Config struct {
 	Data   string `yaml:"data"`   // data folder of the embedded backends; default ./data
 	Target string `yaml:"target"` // all (default), analyzer, alerting, dashboard, crawler
 	// Units is a YAML organisation tree; empty means the embedded national sample.
-	Units    string `yaml:"units"`
-	MaxBody  int64  `yaml:"max_body"` // POST /api/v1/posts body limit in bytes; default 10 MiB
-	Alerting struct {
+	Units   string `yaml:"units"`
+	MaxBody int64  `yaml:"max_body"` // POST /api/v1/posts body limit in bytes; default 10 MiB
+	// MaxBacklog bounds the posts accepted but not yet analysed; past it,
+	// POST /api/v1/posts waits (the sender slows down). Default 10,000; -1 turns it off.
+	MaxBacklog int64 `yaml:"max_backlog"`
+	Alerting   struct {
 		MinGrade string  `yaml:"min_grade"` // I, II, III or IV: open a case from this grade on; default IV
 		MinHeat  float64 `yaml:"min_heat"`
 	} `yaml:"alerting"`
@@ -69,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Target == "" {
 		c.Target = "all"
+	}
+	if c.MaxBacklog == 0 {
+		c.MaxBacklog = 10000
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = 10 << 20

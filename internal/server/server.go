@@ -106,6 +106,11 @@ func New(cfg Config, log *slog.Logger) (s *Server, err error) {
 	}
 	s.pipeline.Register(s.reg)
 	s.ingest = &ingest.Handler{Bus: s.Bus, MaxBody: cfg.MaxBody, Log: log}
+	if cfg.Target == "all" && cfg.MaxBacklog > 0 {
+		// the analyzer runs in this process: ingest can see its backlog
+		t := ingest.NewThrottle(cfg.MaxBacklog)
+		s.ingest.Throttle, s.pipeline.Throttle = t, t
+	}
 	s.ingest.Register(s.reg)
 	s.casesGauge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
 	s.reg.MustRegister(s.casesGauge)

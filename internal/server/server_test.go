@@ -197,7 +197,7 @@ func TestHotCascadeOpensCaseAndActions(t *testing.T) {
 	enc.Encode(root)
 	for i := 0; i < 6000; i++ {
 		enc.Encode(domain.Post{ID: fmt.Sprintf("hot-rp-%d", i), ParentID: "hot-root", RootID: "hot-root",
-			Text: []string{"太可怕了，希望伤者平安", "官方怎么还不回应？", "", "求真相，到底死了多少人"}[i%4],
+			Text:        []string{"太可怕了，希望伤者平安", "官方怎么还不回应？", "", "求真相，到底死了多少人"}[i%4],
 			PublishedAt: t0.Add(time.Duration(i) * 600 * time.Millisecond), Author: domain.Author{Followers: 20000}})
 	}
 	if code, out := post(t, base+"/api/v1/posts", buf.String()); code != 202 {
