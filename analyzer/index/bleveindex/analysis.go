@@ -56,25 +56,39 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 		return nil
 	}
 	words := t.jieba.Tokenize(string(input), gojieba.SearchMode, true)
-	out := make(analysis.TokenStream, 0, len(words))
-	pos, groupEnd := 0, -1
+	kept := words[:0]
 	for _, w := range words {
-		if w.Start < 0 || w.End > len(input) || w.Start >= w.End || !isWord(w.Str) {
-			continue
+		if w.Start >= 0 && w.End <= len(input) && w.Start < w.End && isWord(w.Str) {
+			kept = append(kept, w)
 		}
-		if w.Start >= groupEnd {
-			pos++
-			groupEnd = w.End
-		} else if w.End > groupEnd {
-			groupEnd = w.End
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	// Search mode emits the words inside a compound just before it, all
+	// within its bytes: walking backwards, a token that overlaps the group
+	// seen so far belongs to it.
+	group := make([]int, len(kept))
+	groups, groupStart := 0, -1
+	for i := len(kept) - 1; i >= 0; i-- {
+		w := kept[i]
+		if groups == 0 || w.End <= groupStart {
+			groups++
+			groupStart = w.Start
+		} else if w.Start < groupStart {
+			groupStart = w.Start
 		}
-		out = append(out, &analysis.Token{
+		group[i] = groups
+	}
+	out := make(analysis.TokenStream, len(kept))
+	for i, w := range kept {
+		out[i] = &analysis.Token{
 			Term:     input[w.Start:w.End:w.End],
 			Start:    w.Start,
 			End:      w.End,
-			Position: pos,
+			Position: groups - group[i] + 1,
 			Type:     tokenType(w.Str),
-		})
+		}
 	}
 	return out
 }

@@ -5,7 +5,8 @@
 // tokens + lowercase); keyword fields sentiment, category, region, unit,
 // event_id, source, keywords (multi-valued), parent_id; datetime
 // published_at; numeric followers; and the bucket keys t_hour, t_day and
-// t_month (China time) that the over-time aggregation counts. The whole
+// t_month (China time) that the over-time aggregation counts, and t_ns, a
+// sortable key of published_at for sorting. The whole
 // IndexedPost is kept as JSON in the stored, unindexed field "_source", so
 // Search and Get return full documents.
 //
@@ -27,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -57,6 +59,7 @@ const (
 	fHour      = "t_hour"
 	fDay       = "t_day"
 	fMonth     = "t_month"
+	fSortTime  = "t_ns"
 	fSourceDoc = "_source"
 )
 
@@ -154,7 +157,7 @@ func newMapping() *mapping.IndexMappingImpl {
 	published := bleve.NewDateTimeFieldMapping()
 	published.Store = false
 	published.IncludeInAll = false
-	published.DocValues = true
+	published.DocValues = false // sorts and spans use t_ns: one term per post, not sixteen
 
 	followers := bleve.NewNumericFieldMapping()
 	followers.Store = false
@@ -171,7 +174,7 @@ func newMapping() *mapping.IndexMappingImpl {
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fContent, content)
-	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fHour, fDay, fMonth} {
+	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fHour, fDay, fMonth, fSortTime} {
 		doc.AddFieldMappingsAt(f, kw(true))
 	}
 	for _, f := range []string{fUnit, fEventID, fSource, fParentID} {
@@ -196,6 +199,19 @@ func newMapping() *mapping.IndexMappingImpl {
 func hourKey(t time.Time) string  { return t.In(cst).Format("2006010215") }
 func dayKey(t time.Time) string   { return t.In(cst).Format("20060102") }
 func monthKey(t time.Time) string { return t.In(cst).Format("200601") }
+
+// sortKey gives a fixed-width key of a time whose byte order is time order.
+func sortKey(t time.Time) string {
+	return fmt.Sprintf("%016x", uint64(t.UnixNano())^(1<<63))
+}
+
+func parseSortKey(k string) (time.Time, error) {
+	u, err := strconv.ParseUint(k, 16, 64)
+	if err != nil || len(k) != 16 {
+		return time.Time{}, fmt.Errorf("bad time sort key %q", k)
+	}
+	return time.Unix(0, int64(u^(1<<63))).In(cst), nil
+}
 
 // document gives the Bleve document of a post.
 func (ix *Index) document(p domain.IndexedPost) (map[string]interface{}, error) {
@@ -246,6 +262,7 @@ func (ix *Index) document(p domain.IndexedPost) (map[string]interface{}, error) 
 		d[fHour] = hourKey(p.PublishedAt)
 		d[fDay] = dayKey(p.PublishedAt)
 		d[fMonth] = monthKey(p.PublishedAt)
+		d[fSortTime] = sortKey(p.PublishedAt)
 	}
 	d[fFollowers] = float64(p.Author.Followers)
 	return d, nil

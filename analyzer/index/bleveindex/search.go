@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -21,8 +20,8 @@ const (
 	categoryTop  = 20
 	regionTop    = 20
 	keywordTop   = 20
-	// maxBuckets bounds the over-time series; a wider given range is clamped
-	// to the first and last matching post.
+	// maxBuckets bounds the over-time series; of a wider range only the
+	// latest buckets are kept.
 	maxBuckets = 2000
 )
 
@@ -52,86 +51,169 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		return index.Result{}, err
 	}
 	defer ix.release()
-
 	bq, scored := ix.buildQuery(q)
 
-	// The interval comes from the asked range, or from the matches' own span.
-	lo, hi := q.From, q.To // hi is exclusive when given
-	hiInclusive := false
-	if lo.IsZero() || hi.IsZero() {
+	if !q.From.IsZero() && !q.To.IsZero() {
+		// The asked range gives the interval: one search.
+		g := grainOf(chooseInterval(q.To.Sub(q.From)))
+		starts := bucketStarts(q.From, q.To, false, g.name)
+		res, facets, err := ix.run(ctx, q, bq, scored, map[string]int{g.field: allTerms})
+		if err != nil {
+			return index.Result{}, err
+		}
+		res.Aggs.Interval = g.name
+		res.Aggs.OverTime = buckets(starts, g, facets[g.field])
+		return res, nil
+	}
+
+	// Otherwise the span of the matches counts: count them per day and per
+	// month in the same search, and decide from the first and last day.
+	res, facets, err := ix.run(ctx, q, bq, scored, map[string]int{fDay: allTerms, fMonth: allTerms})
+	if err != nil {
+		return index.Result{}, err
+	}
+	days := facets[fDay]
+	if len(days) == 0 {
+		return res, nil // no match has a time
+	}
+	firstDay, err1 := parseKey(grainOf(intervalDay), days[0].Term)
+	lastDay, err2 := parseKey(grainOf(intervalDay), days[len(days)-1].Term)
+	if err1 != nil || err2 != nil {
+		return index.Result{}, fmt.Errorf("bleveindex: search: day buckets %q..%q", days[0].Term, days[len(days)-1].Term)
+	}
+	// The matches run from somewhere in firstDay to somewhere in lastDay.
+	loMin, loMax := firstDay, firstDay.AddDate(0, 0, 1)
+	if !q.From.IsZero() {
+		loMin, loMax = q.From, q.From
+	}
+	hiMin, hiMax := lastDay, lastDay.AddDate(0, 0, 1)
+	if !q.To.IsZero() {
+		hiMin, hiMax = q.To, q.To
+	}
+	interval := ""
+	if a, b := chooseInterval(hiMin.Sub(loMax)), chooseInterval(hiMax.Sub(loMin)); a == b {
+		interval = a
+	} else {
+		// Near a threshold the days are not enough: find the exact span.
 		min, max, ok, err := ix.span(ctx, bq)
 		if err != nil {
 			return index.Result{}, err
 		}
 		if !ok {
-			return ix.run(ctx, q, bq, scored, "", nil)
+			return res, nil
 		}
-		if lo.IsZero() {
-			lo = min
+		lo, hi := min, max
+		if !q.From.IsZero() {
+			lo = q.From
 		}
-		if hi.IsZero() {
-			hi, hiInclusive = max, true
+		if !q.To.IsZero() {
+			hi = q.To
 		}
+		interval = chooseInterval(hi.Sub(lo))
 	}
-	interval := chooseInterval(hi.Sub(lo))
-	starts := bucketStarts(lo, hi, hiInclusive, interval)
-	if len(starts) > maxBuckets {
-		min, max, ok, err := ix.span(ctx, bq)
+	g := grainOf(interval)
+	counts := facets[g.field]
+	if interval == intervalHour {
+		// Hours are counted only now, on matches that span a few days.
+		req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
+		req.Score = "none"
+		req.AddFacet(fHour, bleve.NewFacetRequest(fHour, allTerms))
+		hr, err := ix.bi.SearchInContext(ctx, req)
 		if err != nil {
-			return index.Result{}, err
+			return index.Result{}, fmt.Errorf("bleveindex: search hours %q in %s: %w", q.Q, ix.dir, err)
 		}
-		if !ok {
-			return ix.run(ctx, q, bq, scored, interval, nil)
-		}
-		if min.After(lo) {
-			lo = min
-		}
-		if !hi.After(max) || !hiInclusive {
-			hi, hiInclusive = max, true
-		}
-		starts = bucketStarts(lo, hi, hiInclusive, interval)
-		if len(starts) > maxBuckets {
-			starts = starts[len(starts)-maxBuckets:]
-		}
+		counts = keyCounts(hr.Facets[fHour])
 	}
-	return ix.run(ctx, q, bq, scored, interval, starts)
+	if len(counts) == 0 {
+		return res, nil
+	}
+	lo, err1 := parseKey(g, counts[0].Term)
+	hi, err2 := parseKey(g, counts[len(counts)-1].Term)
+	if err1 != nil || err2 != nil {
+		return index.Result{}, fmt.Errorf("bleveindex: search: %s buckets %q..%q", interval, counts[0].Term, counts[len(counts)-1].Term)
+	}
+	hiInclusive := true
+	if !q.From.IsZero() {
+		lo = q.From
+	}
+	if !q.To.IsZero() {
+		hi, hiInclusive = q.To, false
+	}
+	res.Aggs.Interval = interval
+	res.Aggs.OverTime = buckets(bucketStarts(lo, hi, hiInclusive, interval), g, counts)
+	return res, nil
 }
 
-// run executes the main search with its facets and fills the result.
-func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored bool, interval string, starts []time.Time) (index.Result, error) {
+// allTerms is the facet size that keeps every term.
+const allTerms = 1 << 30
+
+// grain is one bucket size of the over-time aggregation.
+type grain struct {
+	name, field, layout string
+	key                 func(time.Time) string
+}
+
+var grains = map[string]grain{
+	intervalHour:  {intervalHour, fHour, "2006010215", hourKey},
+	intervalDay:   {intervalDay, fDay, "20060102", dayKey},
+	intervalMonth: {intervalMonth, fMonth, "200601", monthKey},
+}
+
+func grainOf(interval string) grain { return grains[interval] }
+
+func parseKey(g grain, k string) (time.Time, error) {
+	return time.ParseInLocation(g.layout, k, cst)
+}
+
+// buckets gives the series at the starts, with the counts of the bucket keys.
+func buckets(starts []time.Time, g grain, counts []index.TermCount) []index.TimeBucket {
+	m := make(map[string]int64, len(counts))
+	for _, tc := range counts {
+		m[tc.Term] = tc.Count
+	}
+	out := make([]index.TimeBucket, len(starts))
+	for i, s := range starts {
+		out[i] = index.TimeBucket{Start: s, Count: m[g.key(s)]}
+	}
+	return out
+}
+
+// run executes the main search with the term facets and the extra time
+// facets asked (field → size), giving those in key order.
+func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored bool, timeFacets map[string]int) (index.Result, map[string][]index.TermCount, error) {
 	req := bleve.NewSearchRequestOptions(bq, q.Size, q.Offset, false)
 	req.Fields = []string{fSourceDoc}
 	if scored {
-		req.SortBy([]string{"-_score", "-" + fPublished, "_id"})
+		req.SortByCustom(search.SortOrder{
+			&search.SortScore{Desc: true},
+			&search.SortField{Field: fSortTime, Desc: true, Missing: search.SortFieldMissingLast},
+		})
 	} else {
 		req.Score = "none"
 		req.SortByCustom(search.SortOrder{
-			&search.SortField{Field: fPublished, Type: search.SortFieldAsDate, Desc: true, Missing: search.SortFieldMissingLast},
-			&search.SortDocID{},
+			&search.SortField{Field: fSortTime, Desc: true, Missing: search.SortFieldMissingLast},
 		})
 	}
 	req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, sentimentTop))
 	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, categoryTop))
 	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, regionTop))
 	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, keywordTop))
-	timeField := ""
-	if len(starts) > 0 {
-		timeField = map[string]string{intervalHour: fHour, intervalDay: fDay, intervalMonth: fMonth}[interval]
-		req.AddFacet("over_time", bleve.NewFacetRequest(timeField, len(starts)))
+	for f, size := range timeFacets {
+		req.AddFacet(f, bleve.NewFacetRequest(f, max(size, 1)))
 	}
 	res, err := ix.bi.SearchInContext(ctx, req)
 	if err != nil {
-		return index.Result{}, fmt.Errorf("bleveindex: search %q in %s: %w", q.Q, ix.dir, err)
+		return index.Result{}, nil, fmt.Errorf("bleveindex: search %q in %s: %w", q.Q, ix.dir, err)
 	}
 	out := index.Result{Total: int64(res.Total), Hits: make([]index.Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
 		src, _ := h.Fields[fSourceDoc].(string)
 		if src == "" {
-			return index.Result{}, fmt.Errorf("bleveindex: search: hit %s has no stored document", h.ID)
+			return index.Result{}, nil, fmt.Errorf("bleveindex: search: hit %s has no stored document", h.ID)
 		}
 		var hit index.Hit
 		if err := json.Unmarshal([]byte(src), &hit.IndexedPost); err != nil {
-			return index.Result{}, fmt.Errorf("bleveindex: search: decode hit %s: %w", h.ID, err)
+			return index.Result{}, nil, fmt.Errorf("bleveindex: search: decode hit %s: %w", h.ID, err)
 		}
 		hit.Score = h.Score
 		out.Hits = append(out.Hits, hit)
@@ -140,19 +222,18 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	out.Aggs.ByCategory = termCounts(res.Facets[fCategory])
 	out.Aggs.ByRegion = termCounts(res.Facets[fRegion])
 	out.Aggs.TopKeywords = termCounts(res.Facets[fKeywords])
-	out.Aggs.Interval = interval
-	if len(starts) > 0 {
-		counts := map[string]int64{}
-		for _, tc := range termCounts(res.Facets["over_time"]) {
-			counts[tc.Term] = tc.Count
-		}
-		key := map[string]func(time.Time) string{intervalHour: hourKey, intervalDay: dayKey, intervalMonth: monthKey}[interval]
-		out.Aggs.OverTime = make([]index.TimeBucket, len(starts))
-		for i, s := range starts {
-			out.Aggs.OverTime[i] = index.TimeBucket{Start: s, Count: counts[key(s)]}
-		}
+	times := make(map[string][]index.TermCount, len(timeFacets))
+	for f := range timeFacets {
+		times[f] = keyCounts(res.Facets[f])
 	}
-	return out, nil
+	return out, times, nil
+}
+
+// keyCounts gives a time facet's counts in key (time) order.
+func keyCounts(f *search.FacetResult) []index.TermCount {
+	out := termCounts(f)
+	sort.Slice(out, func(i, j int) bool { return out[i].Term < out[j].Term })
+	return out
 }
 
 // buildQuery gives the Bleve query and whether it is scored by relevance.
@@ -223,7 +304,7 @@ func (ix *Index) span(ctx context.Context, bq query.Query) (min, max time.Time, 
 	edge := func(desc bool) (time.Time, bool, error) {
 		req := bleve.NewSearchRequestOptions(bq, 1, 0, false)
 		req.Score = "none"
-		req.SortByCustom(search.SortOrder{&search.SortField{Field: fPublished, Type: search.SortFieldAsDate, Desc: desc, Missing: search.SortFieldMissingLast}})
+		req.SortByCustom(search.SortOrder{&search.SortField{Field: fSortTime, Desc: desc, Missing: search.SortFieldMissingLast}})
 		res, err := ix.bi.SearchInContext(ctx, req)
 		if err != nil {
 			return time.Time{}, false, fmt.Errorf("bleveindex: search time span in %s: %w", ix.dir, err)
@@ -231,15 +312,11 @@ func (ix *Index) span(ctx context.Context, bq query.Query) (min, max time.Time, 
 		if len(res.Hits) == 0 || len(res.Hits[0].Sort) == 0 {
 			return time.Time{}, false, nil
 		}
-		pc := numeric.PrefixCoded(res.Hits[0].Sort[0])
-		if shift, err := pc.Shift(); err != nil || shift != 0 {
+		t, err := parseSortKey(res.Hits[0].Sort[0])
+		if err != nil {
 			return time.Time{}, false, nil // the post has no published_at
 		}
-		ns, err := pc.Int64()
-		if err != nil {
-			return time.Time{}, false, nil
-		}
-		return time.Unix(0, ns).In(cst), true, nil
+		return t, true, nil
 	}
 	if min, ok, err = edge(false); err != nil || !ok {
 		return min, max, ok, err
@@ -295,9 +372,9 @@ func bucketStarts(lo, hi time.Time, hiInclusive bool, interval string) []time.Ti
 	var out []time.Time
 	for t := truncate(lo, interval); !t.After(end); t = next(t, interval) {
 		out = append(out, t)
-		if len(out) > maxBuckets*64 {
-			break
-		}
+	}
+	if len(out) > maxBuckets {
+		out = out[len(out)-maxBuckets:]
 	}
 	return out
 }

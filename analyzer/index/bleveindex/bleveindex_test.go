@@ -1,0 +1,274 @@
+package bleveindex
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/registry"
+	"go.uber.org/goleak"
+
+	"yuqing/analyzer/index"
+	"yuqing/analyzer/index/indextest"
+	"yuqing/domain"
+)
+
+const childEnv = "BLEVEINDEX_KILL_CHILD_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		os.Exit(killChild(dir))
+	}
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	code := 0
+	func() {
+		defer cleanupBench()
+		code = m.Run()
+	}()
+	if code == 0 {
+		// Bleve starts its shared analysis workers once per process.
+		if err := goleak.Find(goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func openTemp(t testing.TB) *Index {
+	t.Helper()
+	ix, err := Open(filepath.Join(t.TempDir(), "idx"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return ix
+}
+
+func TestConformance(t *testing.T) {
+	indextest.Run(t, func(t *testing.T) index.Index { return openTemp(t) })
+}
+
+func TestTokenizer(t *testing.T) {
+	cache := registry.NewCache()
+	an, err := cache.AnalyzerNamed(AnalyzerName)
+	if err != nil {
+		t.Fatalf("analyzer %q not registered: %v", AnalyzerName, err)
+	}
+	for _, tc := range []struct {
+		text      string
+		want      []string // terms in order
+		positions []int
+	}{
+		{"去宁波妇儿医院看病。", []string{"去", "宁波", "妇儿", "医院", "看病"}, []int{1, 2, 3, 4, 5}},
+		{"中华人民共和国", []string{"中华", "华人", "人民", "共和", "共和国", "中华人民共和国"}, []int{1, 1, 1, 1, 1, 1}},
+		{"iPhone 维修！！", []string{"iphone", "维修"}, []int{1, 2}},
+		{"  ，。 ", nil, nil},
+	} {
+		ts := an.Analyze([]byte(tc.text))
+		var got []string
+		var pos []int
+		for _, tok := range ts {
+			got = append(got, string(tok.Term))
+			pos = append(pos, tok.Position)
+			if !strings.EqualFold(tc.text[tok.Start:tok.End], string(tok.Term)) {
+				t.Errorf("%q: token %q has offsets [%d,%d) = %q", tc.text, tok.Term, tok.Start, tok.End, tc.text[tok.Start:tok.End])
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || fmt.Sprint(pos) != fmt.Sprint(tc.positions) {
+			t.Errorf("%q: terms %v positions %v, want %v %v", tc.text, got, pos, tc.want, tc.positions)
+		}
+	}
+}
+
+func TestRegionFallback(t *testing.T) {
+	ctx := context.Background()
+	mk := func(id, region string, places ...string) domain.IndexedPost {
+		p := domain.IndexedPost{Post: domain.Post{ID: id, Text: "测试", Region: region, PublishedAt: time.Now()}}
+		p.Analysis.Places = places
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want map[string]int64
+	}{
+		{"default: region, else first place", nil, map[string]int64{"浙江": 2, "宁波": 1}},
+		{"custom rule", []Option{WithRegion(func(p domain.IndexedPost) string { return "全国" })}, map[string]int64{"全国": 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix, err := Open(filepath.Join(t.TempDir(), "idx"), tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			if err := ix.Index(ctx, []domain.IndexedPost{mk("a", "浙江"), mk("b", "浙江", "江苏"), mk("c", "", "宁波", "杭州"), mk("d", "")}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := ix.Search(ctx, index.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, tc := range res.Aggs.ByRegion {
+				got[tc.Term] = tc.Count
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("by region = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	ix := openTemp(t)
+	if err := ix.Index(ctx, []domain.IndexedPost{{Post: domain.Post{Text: "没有编号"}}}); err == nil {
+		t.Error("Index of a post without id: want error")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := ix.Index(cctx, indextest.Fixture()); err == nil {
+		t.Error("Index with cancelled context: want error")
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := ix.Search(ctx, index.Query{}); err == nil {
+		t.Error("Search after Close: want error")
+	}
+	if err := ix.Index(ctx, indextest.Fixture()); err == nil {
+		t.Error("Index after Close: want error")
+	}
+}
+
+// TestDurability indexes, closes and reopens: everything is there.
+func TestDurability(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "idx")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := indextest.Fixture()
+	if err := ix.Index(ctx, fx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err = Open(dir)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer ix.Close()
+	if n, err := ix.Count(ctx); err != nil || n != int64(len(fx)) {
+		t.Fatalf("Count after reopen = %d, %v; want %d", n, err, len(fx))
+	}
+	for _, p := range fx {
+		if got, ok, err := ix.Get(ctx, p.ID); err != nil || !ok || got.Text != p.Text {
+			t.Errorf("Get(%s) after reopen: ok %v err %v", p.ID, ok, err)
+		}
+	}
+	if res, err := ix.Search(ctx, index.Query{Q: "医院"}); err != nil || res.Total != 2 {
+		t.Errorf("search after reopen: total %d, %v", res.Total, err)
+	}
+}
+
+// killChild indexes batches until killed, printing each batch's ids once Index returned.
+func killChild(dir string) int {
+	ix, err := Open(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for b := 0; ; b++ {
+		batch := make([]domain.IndexedPost, 200)
+		ids := make([]string, len(batch))
+		for i := range batch {
+			id := fmt.Sprintf("k%d-%d", b, i)
+			ids[i] = id
+			batch[i] = domain.IndexedPost{Post: domain.Post{ID: id, Text: fmt.Sprintf("第%d批第%d条：医院门口交通拥堵", b, i), PublishedAt: base.Add(time.Duration(b*200+i) * time.Second)}}
+		}
+		if err := ix.Index(ctx, batch); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		fmt.Println(strings.Join(ids, " "))
+	}
+}
+
+// TestKill9 kills a process that is indexing and checks that every batch it
+// reported as indexed survives.
+func TestKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "idx")
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for batches := 0; batches < 8 && sc.Scan(); batches++ {
+		acked = append(acked, strings.Fields(sc.Text())...)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() { // lines written before the kill count too
+		acked = append(acked, strings.Fields(sc.Text())...)
+	}
+	_ = cmd.Wait()
+	if len(acked) == 0 {
+		t.Fatal("child indexed nothing")
+	}
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatalf("reopen after kill -9: %v", err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	missing := 0
+	for _, id := range acked {
+		if _, ok, err := ix.Get(ctx, id); err != nil || !ok {
+			missing++
+			if missing < 5 {
+				t.Errorf("acknowledged post %s lost after kill -9 (err %v)", id, err)
+			}
+		}
+	}
+	n, err := ix.Count(ctx)
+	if err != nil || n < int64(len(acked)) {
+		t.Errorf("Count after kill -9 = %d, %v; at least %d acknowledged", n, err, len(acked))
+	}
+	res, err := ix.Search(ctx, index.Query{Q: "医院 拥堵", Size: 1})
+	if err != nil || res.Total < int64(len(acked)) {
+		t.Errorf("search after kill -9: total %d, %v; want ≥ %d", res.Total, err, len(acked))
+	}
+	t.Logf("%d acknowledged posts, %d in the index after kill -9, %d missing", len(acked), n, missing)
+}
