@@ -142,7 +142,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			if p.OnIndexed != nil {
 				p.OnIndexed(j.docs, j.events)
 			}
-			if p.m.lag != nil && time.Since(lastLag) > time.Second {
+			// the lag gauge is refreshed every second, and whenever the
+			// analyzer has caught up so that an idle gauge reads true
+			if p.m.lag != nil && (time.Since(lastLag) > time.Second || len(toAck) == 0) {
 				lastLag = time.Now()
 				if lag, err := sub.Lag(ctx); err == nil {
 					p.m.lag.Set(float64(lag))
