@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"yuqing/alerting/orgtree"
 	"yuqing/analyzer"
 	"yuqing/analyzer/classify"
 	"yuqing/domain"
@@ -195,7 +196,11 @@ func analyze(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	an, err := analyzer.New()
+	tree, err := orgtree.Default()
+	if err != nil {
+		return err
+	}
+	an, err := analyzer.New(analyzer.WithRouter(server.UnitRouter(tree)))
 	if err != nil {
 		return err
 	}

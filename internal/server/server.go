@@ -96,7 +96,7 @@ func New(cfg Config, log *slog.Logger) (s *Server, err error) {
 	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat})
 	s.Hub = dashboard.NewHub(s.reg, dashboard.WithPostRate(cfg.Dashboard.PostRate), dashboard.WithLogger(log))
 
-	an, err := analyzer.New(analyzer.WithRouter(s.routeUnit))
+	an, err := analyzer.New(analyzer.WithRouter(UnitRouter(s.Tree)))
 	if err != nil {
 		return nil, fmt.Errorf("加载分析模型: %w", err)
 	}
@@ -133,8 +133,15 @@ func loadTree(path string) (*orgtree.Tree, error) {
 	return t, nil
 }
 
-// routeUnit lets the analyzer name the unit a post belongs to.
-func (s *Server) routeUnit(region, location string, found []places.Place) (string, string) {
+// UnitRouter lets the analyzer name the unit of the organisation tree that a
+// post belongs to.
+func UnitRouter(tree *orgtree.Tree) analyzer.Router {
+	return func(region, location string, found []places.Place) (string, string) {
+		return routeUnit(tree, region, location, found)
+	}
+}
+
+func routeUnit(tree *orgtree.Tree, region, location string, found []places.Place) (string, string) {
 	names := make([]string, 0, 2*len(found))
 	for _, p := range found {
 		if p.City != "" {
@@ -144,7 +151,7 @@ func (s *Server) routeUnit(region, location string, found []places.Place) (strin
 			names = append(names, p.Province)
 		}
 	}
-	u, reason := s.Tree.Route(region, location, names)
+	u, reason := tree.Route(region, location, names)
 	return u.ID, reason
 }
 
