@@ -12,10 +12,17 @@ import (
 // knows its index in every model. It gives exactly what each model's Probs
 // and Evidence give, several times faster than calling them one by one.
 type Joint struct {
-	models  []*Model
-	words   map[string]int32
-	bigrams map[uint64]int32 // two runes, first in the high half
-	idx     []int32          // merged feature u, model k → feature of model k, or -1
+	models []*Model
+	words  map[string]int32
+	// bigrams is an open-addressing hash table of the character bigrams:
+	// each slot packs the two runes (21 bits each) in its low 42 bits and
+	// the merged feature in the high 22; zero is an empty slot (a bigram
+	// only joins letters and digits, never rune 0). It is several times
+	// faster than a Go map for the mostly missing look-ups of a text.
+	bigrams   []uint64
+	bigramSh  uint // 64 - log2(len(bigrams))
+	bigramMap map[uint64]int32 // while building; and the table when features do not fit in 22 bits
+	idx       []int32          // merged feature u, model k → feature of model k, or -1
 	// w holds, per merged feature, every model's class weights side by side
 	// (zero where a model lacks the feature); mask says which models have it.
 	w      []float32
@@ -29,7 +36,7 @@ func NewJoint(models ...*Model) *Joint {
 	if len(models) > 8 {
 		panic("classify: NewJoint takes at most 8 models")
 	}
-	j := &Joint{models: models, words: map[string]int32{}, bigrams: map[uint64]int32{}}
+	j := &Joint{models: models, words: map[string]int32{}, bigramMap: map[uint64]int32{}}
 	k := len(models)
 	next := func() int32 {
 		u := int32(len(j.idx) / k)
@@ -50,11 +57,11 @@ func NewJoint(models ...*Model) *Joint {
 		for s, f := range m.bigrams {
 			r1, n := utf8.DecodeRuneInString(s)
 			r2, _ := utf8.DecodeRuneInString(s[n:])
-			key := uint64(r1)<<32 | uint64(r2)
-			u, ok := j.bigrams[key]
+			key := bigramKey(r1, r2)
+			u, ok := j.bigramMap[key]
 			if !ok {
 				u = next()
-				j.bigrams[key] = u
+				j.bigramMap[key] = u
 			}
 			j.idx[int(u)*k+mi] = f
 		}
@@ -65,6 +72,9 @@ func NewJoint(models ...*Model) *Joint {
 		j.stride += len(m.Classes)
 	}
 	nu := len(j.idx) / k
+	if nu < 1<<bigramValBits {
+		j.buildBigramTable()
+	}
 	j.w = make([]float32, nu*j.stride)
 	j.mask = make([]uint8, nu)
 	for u := range nu {
@@ -79,6 +89,57 @@ func NewJoint(models ...*Model) *Joint {
 		}
 	}
 	return j
+}
+
+const (
+	bigramKeyBits = 42 // two 21-bit runes
+	bigramKeyMask = 1<<bigramKeyBits - 1
+	bigramValBits = 64 - bigramKeyBits
+)
+
+func bigramKey(r1, r2 rune) uint64 { return uint64(r1)<<21 | uint64(r2) }
+
+// buildBigramTable moves bigramMap into the open-addressing table, at most
+// half full.
+func (j *Joint) buildBigramTable() {
+	size := 1024
+	for size < 2*len(j.bigramMap) {
+		size <<= 1
+	}
+	j.bigrams = make([]uint64, size)
+	j.bigramSh = uint(64 - bits.TrailingZeros(uint(size)))
+	mask := uint64(size - 1)
+	for key, u := range j.bigramMap {
+		for h := bigramHash(key, j.bigramSh); ; h = (h + 1) & mask {
+			if j.bigrams[h] == 0 {
+				j.bigrams[h] = key | uint64(u)<<bigramKeyBits
+				break
+			}
+		}
+	}
+	j.bigramMap = nil
+}
+
+func bigramHash(key uint64, sh uint) uint64 { return (key * 0x9E3779B97F4A7C15) >> sh }
+
+// bigram gives the merged feature of a bigram key, or -1.
+func (j *Joint) bigram(key uint64) int32 {
+	if j.bigrams == nil {
+		if u, ok := j.bigramMap[key]; ok {
+			return u
+		}
+		return -1
+	}
+	mask := uint64(len(j.bigrams) - 1)
+	for h := bigramHash(key, j.bigramSh); ; h = (h + 1) & mask {
+		e := j.bigrams[h]
+		if e&bigramKeyMask == key {
+			return int32(e >> bigramKeyBits)
+		}
+		if e == 0 {
+			return -1
+		}
+	}
 }
 
 // JointResult holds one text's scores from every model of a Joint; reuse it
@@ -127,7 +188,7 @@ func (j *Joint) Score(tokens []string, r *JointResult) {
 				continue
 			}
 			if prev >= 0 {
-				if u, ok := j.bigrams[uint64(prev)<<32|uint64(ru)]; ok {
+				if u := j.bigram(bigramKey(prev, ru)); u >= 0 {
 					hit(u)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,24 +63,67 @@ const (
 	KindCSV   = "csv"
 )
 
-// Sniff tells what kind of file this is from its first bytes.
+// Sniff tells what kind of file this is from its first bytes. The first
+// record may be cut short (a CED line can be far longer than what is peeked
+// at), so CED is recognised from the top-level keys "post" and "reposts"
+// alone, without reading the whole line.
 func Sniff(first []byte) string {
-	t := bytes.TrimSpace(first)
+	t := bytes.TrimSpace(bytes.TrimPrefix(first, []byte(bom)))
 	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
 		return KindCSV
 	}
-	var probe struct {
-		Post    json.RawMessage `json:"post"`
-		Reposts json.RawMessage `json:"reposts"`
-	}
-	line := t
-	if i := bytes.IndexByte(t, '\n'); i > 0 {
-		line = t[:i]
-	}
-	if json.Unmarshal(line, &probe) == nil && probe.Post != nil && probe.Reposts != nil {
+	if t[0] == '{' && hasCEDKeys(t) {
 		return KindCED
 	}
 	return KindPosts
+}
+
+const bom = "\ufeff"
+
+// hasCEDKeys walks the top level of the JSON object at the start of b and
+// reports whether it has both "post" (an object) and "reposts" (an array).
+func hasCEDKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	var post, reposts bool
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := tok.(string)
+		// the value: its first token tells its kind; a nested one is skipped whole
+		val, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch key {
+		case "post":
+			post = val == json.Delim('{')
+		case "reposts":
+			reposts = val == json.Delim('[')
+		}
+		if post && reposts {
+			return true
+		}
+		if d, ok := val.(json.Delim); ok && (d == '{' || d == '[') {
+			for depth := 1; depth > 0; {
+				tok, err := dec.Token()
+				if err != nil {
+					return false
+				}
+				switch tok {
+				case json.Delim('{'), json.Delim('['):
+					depth++
+				case json.Delim('}'), json.Delim(']'):
+					depth--
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ReadFile reads every post of a file of any supported kind. Items that
@@ -121,7 +165,11 @@ func eachLine(r io.Reader, fn func(n int, line []byte)) error {
 	n := 0
 	for sc.Scan() {
 		n++
-		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+		line := sc.Bytes()
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte(bom))
+		}
+		if line = bytes.TrimSpace(line); len(line) > 0 {
 			fn(n, line)
 		}
 	}
@@ -212,7 +260,9 @@ func repostTime(s string, root time.Time) (time.Time, error) {
 	if err != nil {
 		return t, err
 	}
-	if t.Before(root) {
+	// the short form has minutes only: a repost in the original's own
+	// minute is not before it
+	if t.Before(root.Truncate(time.Minute)) {
 		t = t.AddDate(1, 0, 0)
 	}
 	return t, nil
@@ -261,11 +311,17 @@ func ReadCSV(r io.Reader, name string, bad func(error)) ([]domain.Post, error) {
 		if err == io.EOF {
 			return posts, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			bad(fmt.Errorf("%s:%d: %v", name, line, err))
-			continue
+			// with LazyQuotes and any field count, only a read error (a cut
+			// gzip, a failing disk) is left, and it does not go away
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				bad(fmt.Errorf("%s:%d: %v", name, pe.StartLine, err))
+				continue
+			}
+			return posts, fmt.Errorf("%s: reading CSV: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		p := domain.Post{ID: get(rec, "id"), Source: get(rec, "source"), URL: get(rec, "url"), Title: get(rec, "title"),
 			Text: get(rec, "text"), Region: get(rec, "region"), ParentID: get(rec, "parent_id"), RootID: get(rec, "root_id")}
 		p.Author.Name = get(rec, "author")

@@ -3,7 +3,6 @@ package server
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -26,7 +25,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	} {
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(p, []byte(body), 0o644)
-		if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "") {
+		if _, err := LoadConfig(p); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -258,4 +259,56 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(float64(hits)/float64(b.N), "matches/op")
 		})
 	}
+}
+
+// BenchmarkIndexPipeline mirrors the analyzer pipeline: 3 goroutines each
+// index batches of 2,000 real Weibo posts into one index at the same time.
+// One op is one batch.
+func BenchmarkIndexPipeline(b *testing.B) {
+	const (
+		workers   = 3
+		batchSize = 2000
+	)
+	docs := loadCorpus(b, 100_000)
+	ix, err := Open(filepath.Join(b.TempDir(), "idx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch := make([]domain.IndexedPost, batchSize)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				for j := range batch {
+					k := (i*batchSize + j) % len(docs)
+					batch[j] = docs[k]
+					batch[j].ID = docs[k].ID + "#" + strconv.Itoa(i*batchSize/len(docs))
+				}
+				if err := ix.Index(ctx, batch); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*batchSize)/elapsed.Seconds(), "docs/s")
 }
