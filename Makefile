@@ -25,7 +25,9 @@ test-race:
 bench:
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime=2s -timeout 30m \
 		./ingest/... ./analyzer/... ./alerting/... ./dashboard/... | tee bench.out
-	@echo; echo "== figures (2-core machine; see README) =="; grep -E '^Benchmark' bench.out
+	@echo; echo "| benchmark | figures |"; echo "|---|---|"; \
+		awk '/^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); f=""; \
+			for (i=3; i<NF; i+=2) f=f (f==""?"":", ") $$i " " $$(i+1); print "| " name " | " f " |" }' bench.out
 
 # The whole CED dev set through a real server at full speed (needs ../shared/data).
 bench-replay: build
