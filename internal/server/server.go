@@ -39,21 +39,21 @@ import (
 
 // Server is one yuqing process.
 type Server struct {
-	cfg        Config
-	log        *slog.Logger
-	reg        *prometheus.Registry
-	Bus        bus.Bus
-	Index      index.Index
-	Store      store.Store
-	Tree       *orgtree.Tree
-	Alerter    *alerting.Alerter
-	Hub        *dashboard.Hub
-	pipeline   *pipeline.Pipeline
-	ingest     *ingest.Handler
-	ready      atomic.Bool
-	http       *http.Server
-	addr       net.Addr
-	casesGauge prometheus.Gauge
+	cfg         Config
+	log         *slog.Logger
+	reg         *prometheus.Registry
+	Bus         bus.Bus
+	Index       index.Index
+	Store       store.Store
+	Tree        *orgtree.Tree
+	Alerter     *alerting.Alerter
+	Hub         *dashboard.Hub
+	pipeline    *pipeline.Pipeline
+	ingest      *ingest.Handler
+	ready       atomic.Bool
+	http        *http.Server
+	addr        net.Addr
+	casesOpened prometheus.Counter
 }
 
 // New opens the backends and builds the roles; nothing runs until Run.
@@ -112,8 +112,8 @@ func New(cfg Config, log *slog.Logger) (s *Server, err error) {
 		s.ingest.Throttle, s.pipeline.Throttle = t, t
 	}
 	s.ingest.Register(s.reg)
-	s.casesGauge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
-	s.reg.MustRegister(s.casesGauge)
+	s.casesOpened = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
+	s.reg.MustRegister(s.casesOpened)
 	return s, nil
 }
 
@@ -255,7 +255,7 @@ func (s *Server) runAlerting(ctx context.Context) error {
 	defer sub.Close()
 	return s.Alerter.Run(ctx, sub, func(c domain.Case, created bool) {
 		if created {
-			s.casesGauge.Inc()
+			s.casesOpened.Inc()
 		}
 		s.Hub.Publish("case", c)
 	})
