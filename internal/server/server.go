@@ -241,6 +241,7 @@ func (s *Server) Run(ctx context.Context) error {
 	stopRoles()
 	wg.Wait()
 	s.closeBackends()
+	s.log.Info("yuqing 已停止")
 	return runErr
 }
 
