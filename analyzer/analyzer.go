@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,7 +73,16 @@ type Analyzer struct {
 	neutral                    float64
 	router                     Router
 	joint                      *classify.Joint
-	scratch                    sync.Pool // *classify.JointResult
+	// wordIDF holds, by merged feature, the IDF of each vocabulary word of
+	// the joint models, or -1 for a stop word, so keywords need no second
+	// look-up of a word the models know
+	wordIDF []float64
+	// locations caches places.Normalize of region and location fields,
+	// which repeat a great deal (one author's every post, a province's
+	// many authors); about maxLocations entries at most
+	locations sync.Map // string → normalized
+	nLocs     atomic.Int32
+	scratch   sync.Pool // *scratch
 }
 
 // model indexes in the Joint
@@ -116,7 +126,15 @@ func New(opts ...Option) (*Analyzer, error) {
 		a.neutral = a.sentiment.NeutralThreshold
 	}
 	a.joint = classify.NewJoint(a.sentiment, a.category, a.rumor)
-	a.scratch.New = func() any { return new(classify.JointResult) }
+	a.wordIDF = make([]float64, a.joint.Features())
+	a.joint.EachWord(func(w string, u int32) {
+		if a.seg.IsStop(w) {
+			a.wordIDF[u] = -1
+		} else {
+			a.wordIDF[u] = a.seg.IDF(w)
+		}
+	})
+	a.scratch.New = func() any { return new(scratch) }
 	return a, nil
 }
 
@@ -126,6 +144,59 @@ func (a *Analyzer) NeutralThreshold() float64 { return a.neutral }
 // Segmenter gives the segmenter the analyzer cuts with.
 func (a *Analyzer) Segmenter() *segment.Segmenter { return a.seg }
 
+// maxLocations bounds the analyzer's cache of normalized location fields.
+const maxLocations = 4096
+
+type normalized struct {
+	pl places.Place
+	ok bool
+}
+
+// normalize is places.Normalize through the analyzer's bounded cache.
+func (a *Analyzer) normalize(s string) (places.Place, bool) {
+	if s == "" {
+		return places.Place{}, false
+	}
+	if v, ok := a.locations.Load(s); ok {
+		n := v.(*normalized)
+		return n.pl, n.ok
+	}
+	pl, ok := places.Normalize(s)
+	if a.nLocs.Load() < maxLocations {
+		if _, loaded := a.locations.LoadOrStore(strings.Clone(s), &normalized{pl, ok}); !loaded {
+			a.nLocs.Add(1)
+		}
+	}
+	return pl, ok
+}
+
+// scratch is one Analyze call's reusable memory.
+type scratch struct {
+	jr      classify.JointResult
+	buf     []byte     // every reason, back to back
+	reasons []reason   // where each reason lies in buf
+	words   []int32    // each token's merged feature in the joint models, or -1
+	ev      []string   // evidence words
+	kw      []kwCount  // keyword candidates
+	kwTop   []kwWeight // best keywords
+}
+
+type reason struct {
+	key    string
+	lo, hi int
+}
+
+type kwCount struct {
+	w string
+	u int32 // merged feature, or -1
+	n int
+}
+
+type kwWeight struct {
+	w string
+	x float64
+}
+
 // Analyze analyses one post: its title and text are cut once, and every
 // field is computed from those tokens.
 func (a *Analyzer) Analyze(p *domain.Post) domain.Analysis {
@@ -134,51 +205,102 @@ func (a *Analyzer) Analyze(p *domain.Post) domain.Analysis {
 		text = p.Title + "\n" + p.Text
 	}
 	tokens := classify.Tokenize(a.seg, text)
-	res := domain.Analysis{Tokens: tokens, Reasons: make(map[string]string, 6)}
-	res.Keywords = a.keywords(tokens)
+	res := domain.Analysis{Tokens: tokens}
+	sc := a.scratch.Get().(*scratch)
+	sc.buf, sc.reasons = sc.buf[:0], sc.reasons[:0]
+
+	sc.words = sc.words[:0]
+	for _, t := range tokens {
+		sc.words = append(sc.words, a.joint.Word(t))
+	}
+	res.Keywords = a.keywords(tokens, sc)
 	if len(res.Keywords) > 0 {
-		ws := make([]string, len(res.Keywords))
+		sc.begin()
+		sc.buf = append(sc.buf, "TF-IDF 最高: "...)
 		for i, k := range res.Keywords {
-			ws[i] = k.Word
+			if i > 0 {
+				sc.buf = append(sc.buf, "、"...)
+			}
+			sc.buf = append(sc.buf, k.Word...)
 		}
-		res.Reasons["keywords"] = "TF-IDF 最高: " + strings.Join(ws, "、")
+		sc.end("keywords")
 	}
 
 	if len(tokens) == 0 {
 		res.Sentiment = domain.SentimentResult{Label: domain.Neutral, Confidence: 1}
-		res.Reasons["sentiment"] = "无正文, 按中性处理"
-		res.Reasons["risk"] = "无正文, 不评估虚假信息风险"
+		sc.add("sentiment", "无正文, 按中性处理")
+		sc.add("risk", "无正文, 不评估虚假信息风险")
 	} else {
-		jr := a.scratch.Get().(*classify.JointResult)
-		a.joint.Score(tokens, jr)
-		a.sentimentOf(jr, &res)
-		a.categoryOf(jr, &res)
-		a.riskOf(jr, &res)
-		a.scratch.Put(jr)
+		a.joint.ScoreWords(tokens, sc.words, &sc.jr)
+		a.sentimentOf(sc, &res)
+		a.categoryOf(sc, &res)
+		a.riskOf(sc, &res)
 	}
-	a.placesOf(p, tokens, &res)
+	unitReason := a.placesOf(p, tokens, sc, &res)
+
+	// one string holds every reason; the map's values are slices of it
+	all := string(sc.buf)
+	n := len(sc.reasons)
+	if unitReason != "" {
+		n++
+	}
+	res.Reasons = make(map[string]string, n)
+	for _, r := range sc.reasons {
+		res.Reasons[r.key] = all[r.lo:r.hi]
+	}
+	if unitReason != "" {
+		res.Reasons["unit"] = unitReason
+	}
+	// drop the references into this post's text before pooling
+	clear(sc.ev[:cap(sc.ev)])
+	clear(sc.kw)
+	clear(sc.kwTop[:cap(sc.kwTop)])
+	a.scratch.Put(sc)
 	return res
 }
 
-func (a *Analyzer) sentimentOf(jr *classify.JointResult, res *domain.Analysis) {
-	pr := jr.Probs[jSentiment]
+// begin starts a reason at the end of the buffer; end names it.
+func (sc *scratch) begin() { sc.reasons = append(sc.reasons, reason{lo: len(sc.buf)}) }
+
+func (sc *scratch) end(key string) {
+	r := &sc.reasons[len(sc.reasons)-1]
+	r.key, r.hi = key, len(sc.buf)
+}
+
+func (sc *scratch) add(key, s string) {
+	sc.begin()
+	sc.buf = append(sc.buf, s...)
+	sc.end(key)
+}
+
+func (sc *scratch) float2(x float64) { sc.buf = strconv.AppendFloat(sc.buf, x, 'f', 2, 64) }
+
+func (a *Analyzer) sentimentOf(sc *scratch, res *domain.Analysis) {
+	pr := sc.jr.Probs[jSentiment]
 	neg, pos := pr[a.neg], pr[a.pos]
 	top := max(neg, pos)
 	switch {
 	case top < a.neutral:
 		res.Sentiment = domain.SentimentResult{Label: domain.Neutral, Confidence: round3(1 - math.Abs(pos-neg))}
-		res.Reasons["sentiment"] = fmt.Sprintf("倾向不明显: 负面 %.2f / 正面 %.2f, 低于阈值 %.2f", neg, pos, a.neutral)
+		sc.begin()
+		sc.buf = append(sc.buf, "倾向不明显: 负面 "...)
+		sc.float2(neg)
+		sc.buf = append(sc.buf, " / 正面 "...)
+		sc.float2(pos)
+		sc.buf = append(sc.buf, ", 低于阈值 "...)
+		sc.float2(a.neutral)
+		sc.end("sentiment")
 	case neg >= pos:
 		res.Sentiment = domain.SentimentResult{Label: domain.Negative, Confidence: round3(neg)}
-		res.Reasons["sentiment"] = evidenceReason("负面词", a.joint.Evidence(jr, jSentiment, a.neg, 5), "负面概率", neg)
+		a.evidenceReason(sc, "sentiment", "负面词", "", jSentiment, a.neg, "负面概率", neg)
 	default:
 		res.Sentiment = domain.SentimentResult{Label: domain.Positive, Confidence: round3(pos)}
-		res.Reasons["sentiment"] = evidenceReason("正面词", a.joint.Evidence(jr, jSentiment, a.pos, 5), "正面概率", pos)
+		a.evidenceReason(sc, "sentiment", "正面词", "", jSentiment, a.pos, "正面概率", pos)
 	}
 }
 
-func (a *Analyzer) categoryOf(jr *classify.JointResult, res *domain.Analysis) {
-	pr := jr.Probs[jCategory]
+func (a *Analyzer) categoryOf(sc *scratch, res *domain.Analysis) {
+	pr := sc.jr.Probs[jCategory]
 	best := 0
 	for i, v := range pr {
 		if v > pr[best] {
@@ -188,44 +310,58 @@ func (a *Analyzer) categoryOf(jr *classify.JointResult, res *domain.Analysis) {
 	zh := CategoryZh(a.category.Classes[best])
 	if pr[best] < MinCategoryProb {
 		res.Category = CategoryOther
-		res.Reasons["category"] = fmt.Sprintf("类别不明确: 最可能为%s (概率 %.2f, 低于 %.2f)", zh, pr[best], MinCategoryProb)
+		sc.begin()
+		sc.buf = append(sc.buf, "类别不明确: 最可能为"...)
+		sc.buf = append(sc.buf, zh...)
+		sc.buf = append(sc.buf, " (概率 "...)
+		sc.float2(pr[best])
+		sc.buf = append(sc.buf, ", 低于 "...)
+		sc.float2(MinCategoryProb)
+		sc.buf = append(sc.buf, ')')
+		sc.end("category")
 		return
 	}
 	res.Category = zh
-	res.Reasons["category"] = evidenceReason(zh+"类词", a.joint.Evidence(jr, jCategory, best, 5), "概率", pr[best])
+	a.evidenceReason(sc, "category", zh, "类词", jCategory, best, "概率", pr[best])
 }
 
-func (a *Analyzer) riskOf(jr *classify.JointResult, res *domain.Analysis) {
-	pr := jr.Probs[jRumor]
+func (a *Analyzer) riskOf(sc *scratch, res *domain.Analysis) {
+	pr := sc.jr.Probs[jRumor]
 	res.Risk = round3(pr[a.rumorClass])
-	res.Reasons["risk"] = evidenceReason("谣言特征词", a.joint.Evidence(jr, jRumor, a.rumorClass, 5), "虚假信息概率", pr[a.rumorClass])
+	a.evidenceReason(sc, "risk", "谣言特征词", "", jRumor, a.rumorClass, "虚假信息概率", pr[a.rumorClass])
 }
 
-func evidenceReason(label string, words []string, probName string, p float64) string {
-	b := make([]byte, 0, 96)
-	if len(words) > 0 {
-		b = append(b, label...)
-		b = append(b, ": "...)
-		for i, w := range words {
+// evidenceReason writes the reason key: "label: w1、w2 (probName p)" with the
+// words that speak most for class of model k, or "probName p" without them.
+func (a *Analyzer) evidenceReason(sc *scratch, key, label, label2 string, k, class int, probName string, p float64) {
+	sc.ev = a.joint.AppendEvidence(sc.ev[:0], &sc.jr, k, class, 5)
+	sc.begin()
+	if len(sc.ev) > 0 {
+		sc.buf = append(sc.buf, label...)
+		sc.buf = append(sc.buf, label2...)
+		sc.buf = append(sc.buf, ": "...)
+		for i, w := range sc.ev {
 			if i > 0 {
-				b = append(b, "、"...)
+				sc.buf = append(sc.buf, "、"...)
 			}
-			b = append(b, w...)
+			sc.buf = append(sc.buf, w...)
 		}
-		b = append(b, " ("...)
+		sc.buf = append(sc.buf, " ("...)
 	}
-	b = append(b, probName...)
-	b = append(b, ' ')
-	b = strconv.AppendFloat(b, p, 'f', 2, 64)
-	if len(words) > 0 {
-		b = append(b, ')')
+	sc.buf = append(sc.buf, probName...)
+	sc.buf = append(sc.buf, ' ')
+	sc.float2(p)
+	if len(sc.ev) > 0 {
+		sc.buf = append(sc.buf, ')')
 	}
-	return string(b)
+	sc.end(key)
 }
 
-func (a *Analyzer) placesOf(p *domain.Post, tokens []string, res *domain.Analysis) {
-	var found []places.Place
-	var why []string
+// placesOf fills res.Places and the places reason, and asks the router for
+// the unit; it gives the router's reason.
+func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *domain.Analysis) (unitReason string) {
+	var arr [8]places.Place
+	found := arr[:0]
 	add := func(pl places.Place) bool {
 		for _, q := range found {
 			if q.Name == pl.Name {
@@ -242,39 +378,57 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, res *domain.Analysi
 		found = append(found, pl)
 		return true
 	}
-	if pl, ok := places.Normalize(p.Region); ok && pl != places.Overseas {
+	lo := len(sc.buf)
+	sep := func() {
+		if len(sc.buf) > lo {
+			sc.buf = append(sc.buf, "; "...)
+		}
+	}
+	if pl, ok := a.normalize(p.Region); ok && pl != places.Overseas {
 		add(pl)
-		why = append(why, "地区字段 "+p.Region)
+		sc.buf = append(sc.buf, "地区字段 "...)
+		sc.buf = append(sc.buf, p.Region...)
 	}
-	if pl, ok := places.Normalize(p.Author.Location); ok && pl != places.Overseas {
+	if pl, ok := a.normalize(p.Author.Location); ok && pl != places.Overseas {
 		if add(pl) {
-			why = append(why, "作者所在地 "+p.Author.Location)
+			sep()
+			sc.buf = append(sc.buf, "作者所在地 "...)
+			sc.buf = append(sc.buf, p.Author.Location...)
 		}
 	}
-	var named []string
-	for _, pl := range places.Find(tokens, "") {
+	var inText [8]places.Place
+	named := 0
+	for _, pl := range places.AppendFind(inText[:0], tokens) {
 		if add(pl) {
-			named = append(named, shortName(pl))
+			if named == 0 {
+				sep()
+				sc.buf = append(sc.buf, "正文提到 "...)
+			} else {
+				sc.buf = append(sc.buf, "、"...)
+			}
+			sc.buf = append(sc.buf, shortName(pl)...)
+			named++
 		}
-	}
-	if len(named) > 0 {
-		why = append(why, "正文提到 "+strings.Join(named, "、"))
 	}
 	if len(found) > 0 {
 		res.Places = make([]string, len(found))
 		for i, pl := range found {
 			res.Places[i] = pl.Name
 		}
-		res.Reasons["places"] = strings.Join(why, "; ")
+		sc.reasons = append(sc.reasons, reason{key: "places", lo: lo, hi: len(sc.buf)})
+	} else {
+		sc.buf = sc.buf[:lo]
 	}
 	if a.router != nil {
-		unit, reason := a.router(p.Region, p.Author.Location, found)
+		unit, why := a.router(p.Region, p.Author.Location, slices.Clone(found))
 		res.Unit = unit
-		if reason != "" {
-			res.Reasons["unit"] = reason
-		}
+		unitReason = why
 	}
+	return unitReason
 }
+
+// placeSuffixes are cut from a place's name by shortName, longest first.
+var placeSuffixes = []string{"特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"}
 
 // shortName gives the most specific part of a place's name (宁波市 → 宁波).
 func shortName(p places.Place) string {
@@ -282,7 +436,7 @@ func shortName(p places.Place) string {
 	if n == "" {
 		n = p.Province
 	}
-	for _, suf := range []string{"特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"} {
+	for _, suf := range placeSuffixes {
 		if s, ok := strings.CutSuffix(n, suf); ok && utf8.RuneCountInString(s) >= 2 {
 			return s
 		}
@@ -292,13 +446,8 @@ func shortName(p places.Place) string {
 
 // keywords ranks the tokens by TF-IDF, leaving out stop words, single
 // characters, numbers, URLs, @mentions and Weibo emoticons ([泪]).
-func (a *Analyzer) keywords(tokens []string) []domain.Keyword {
-	type kw struct {
-		w string
-		n int
-	}
-	var arr [64]kw
-	counts := arr[:0]
+func (a *Analyzer) keywords(tokens []string, sc *scratch) []domain.Keyword {
+	counts := sc.kw[:0]
 	var index map[string]int // only for texts with many distinct candidates
 	total := 0
 	for i := 0; i < len(tokens); i++ {
@@ -319,7 +468,8 @@ func (a *Analyzer) keywords(tokens []string) []domain.Keyword {
 			}
 			continue
 		}
-		if !a.keywordCandidate(t) {
+		u := sc.words[i]
+		if !a.keywordCandidate(t, u) {
 			continue
 		}
 		total++
@@ -340,8 +490,8 @@ func (a *Analyzer) keywords(tokens []string) []domain.Keyword {
 			counts[k].n++
 			continue
 		}
-		if index == nil && len(counts) == len(arr) {
-			index = make(map[string]int, 2*len(arr))
+		if index == nil && len(counts) == 64 {
+			index = make(map[string]int, 128)
 			for i, c := range counts {
 				index[c.w] = i
 			}
@@ -349,27 +499,40 @@ func (a *Analyzer) keywords(tokens []string) []domain.Keyword {
 		if index != nil {
 			index[t] = len(counts)
 		}
-		counts = append(counts, kw{t, 1})
+		counts = append(counts, kwCount{t, u, 1})
 	}
+	sc.kw = counts
 	if len(counts) == 0 {
 		return nil
 	}
-	out := make([]domain.Keyword, len(counts))
-	for i, c := range counts {
-		out[i] = domain.Keyword{Word: c.w, Weight: float64(c.n) / float64(total) * a.seg.IDF(c.w)}
-	}
-	slices.SortStableFunc(out, func(x, y domain.Keyword) int {
-		switch {
-		case x.Weight > y.Weight:
-			return -1
-		case x.Weight < y.Weight:
-			return 1
+	// the KeywordCount heaviest, in a stable descending order (ties keep
+	// the order of first mention)
+	top := sc.kwTop[:0]
+	for _, c := range counts {
+		var idf float64
+		if c.u >= 0 {
+			idf = a.wordIDF[c.u]
+		} else {
+			idf = a.seg.IDF(c.w)
 		}
-		return 0
-	})
-	out = out[:min(KeywordCount, len(out))]
-	for i := range out {
-		out[i].Weight = round3(out[i].Weight)
+		x := float64(c.n) / float64(total) * idf
+		if len(top) == KeywordCount && x <= top[KeywordCount-1].x {
+			continue
+		}
+		at := len(top)
+		for at > 0 && top[at-1].x < x {
+			at--
+		}
+		if len(top) < KeywordCount {
+			top = append(top, kwWeight{})
+		}
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = kwWeight{c.w, x}
+	}
+	sc.kwTop = top
+	out := make([]domain.Keyword, len(top))
+	for i, k := range top {
+		out[i] = domain.Keyword{Word: k.w, Weight: round3(k.x)}
 	}
 	return out
 }
@@ -393,13 +556,15 @@ func isURLPart(s string) bool {
 	return s != ""
 }
 
-func (a *Analyzer) keywordCandidate(t string) bool {
-	if utf8.RuneCountInString(t) < 2 || a.seg.IsStop(t) {
+// keywordCandidate reports whether token t, of merged feature u (or -1), can
+// be a keyword.
+func (a *Analyzer) keywordCandidate(t string, u int32) bool {
+	if utf8.RuneCountInString(t) < 2 {
 		return false
 	}
 	letters := 0
 	for _, r := range t {
-		if unicode.Is(unicode.Han, r) || unicode.IsLetter(r) {
+		if isLetter(r) {
 			letters++
 		} else if !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
 			return false // punctuation runs, emoji
@@ -412,7 +577,26 @@ func (a *Analyzer) keywordCandidate(t string) bool {
 	if r, _ := utf8.DecodeRuneInString(t); unicode.IsDigit(r) {
 		return false
 	}
+	if u >= 0 {
+		if a.wordIDF[u] < 0 {
+			return false // a stop word
+		}
+	} else if a.seg.IsStop(t) {
+		return false
+	}
 	return !strings.Contains(t, "www.") && !strings.HasPrefix(t, "http")
+}
+
+// isLetter reports whether r is a Han character or a letter, with the common
+// cases (ASCII, CJK Unified Ideographs) before the Unicode tables.
+func isLetter(r rune) bool {
+	switch {
+	case r < 0x80:
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+	case 0x4E00 <= r && r <= 0x9FFF:
+		return true
+	}
+	return unicode.Is(unicode.Han, r) || unicode.IsLetter(r)
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -2,9 +2,11 @@ package analyzer
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"go.uber.org/goleak"
 
@@ -219,5 +221,38 @@ func TestAnalyzeConcurrent(t *testing.T) {
 	close(errs)
 	for s := range errs {
 		t.Errorf("concurrent Analyze of %q differs", s)
+	}
+}
+
+// TestIsLetterFastPath checks isLetter against the Unicode tables it skips.
+func TestIsLetterFastPath(t *testing.T) {
+	for r := rune(0); r <= 0x10FFFF; r++ {
+		if want := unicode.Is(unicode.Han, r) || unicode.IsLetter(r); isLetter(r) != want {
+			t.Fatalf("isLetter(%U) = %v, want %v", r, !want, want)
+		}
+	}
+}
+
+// TestNormalizeCache checks that cached location fields give what
+// places.Normalize gives, and that the cache stays bounded.
+func TestNormalizeCache(t *testing.T) {
+	a, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"北京 朝阳区", "浙江 宁波", "海外 美国", "其他", "", "湖北"} {
+		for range 2 { // the second time from the cache
+			pl, ok := a.normalize(s)
+			wpl, wok := places.Normalize(s)
+			if pl != wpl || ok != wok {
+				t.Fatalf("normalize(%q) = %+v %v, want %+v %v", s, pl, ok, wpl, wok)
+			}
+		}
+	}
+	for i := range maxLocations + 100 {
+		a.normalize("某地 " + strconv.Itoa(i))
+	}
+	if n := a.nLocs.Load(); n > maxLocations {
+		t.Fatalf("%d cached locations, bound %d", n, maxLocations)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"go.uber.org/goleak"
 
@@ -80,7 +81,7 @@ func TestTrainEvalRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			seg := segment.MustDefault()
-			for _, tc := range []struct{ text, want string }{{"服务热情，非常好", "positive"}, {"太差了，态度恶劣", "negative"}} {
+			for _, tc := range []struct{ text, want string }{{"服务热情，非常好", "positive"}, {"太差了，态度恶劣", "negative"}, {"房间干净，早餐丰富，服务热情周到，就是隔音太差了，半夜被吵醒，前台态度恶劣，下次不会再来了", "negative"}} {
 				label, probs := m.Predict(Tokenize(seg, tc.text))
 				if label != tc.want || probs[label] <= 0.5 {
 					t.Errorf("Predict(%q) = %s %v, want %s", tc.text, label, probs, tc.want)
@@ -95,8 +96,13 @@ func TestTrainEvalRoundTrip(t *testing.T) {
 						t.Errorf("Joint probs %v differ from Probs %v", r.Probs[1], direct)
 					}
 				}
-				if a, b := strings.Join(j.Evidence(&r, 0, m.Class(tc.want), 3), ","), strings.Join(m.Evidence(toks, m.Class(tc.want), 3), ","); a != b {
-					t.Errorf("Joint evidence %q, Model evidence %q", a, b)
+				// the top-k of Joint against the full sort of Model, every limit
+				for _, c := range m.Classes {
+					for limit := 1; limit <= 6; limit++ {
+						if a, b := strings.Join(j.Evidence(&r, 0, m.Class(c), limit), ","), strings.Join(m.Evidence(toks, m.Class(c), limit), ","); a != b {
+							t.Errorf("Joint evidence %q, Model evidence %q (class %s, limit %d)", a, b, c, limit)
+						}
+					}
 				}
 			}
 			if m.NeutralThreshold < 0.6 || m.NeutralThreshold > 0.9 {
@@ -188,5 +194,14 @@ func TestScore(t *testing.T) {
 	}
 	if !lastLine.MatchString(fmt.Sprintf("accuracy=%.4f", r.Accuracy)) {
 		t.Fatal("format")
+	}
+}
+
+// TestIsWordRuneFastPath checks isWordRune against the Unicode tables it skips.
+func TestIsWordRuneFastPath(t *testing.T) {
+	for r := rune(0); r <= 0x10FFFF; r++ {
+		if want := unicode.IsLetter(r) || unicode.IsDigit(r); isWordRune(r) != want {
+			t.Fatalf("isWordRune(%U) = %v, want %v", r, !want, want)
+		}
 	}
 }

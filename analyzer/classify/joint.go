@@ -13,14 +13,18 @@ import (
 // and Evidence give, several times faster than calling them one by one.
 type Joint struct {
 	models []*Model
-	words  map[string]int32
+	words  map[string]int32 // while building
+	wt     *wordTable
+	// wordy: every vocabulary word holds a letter or digit (training keeps
+	// no other), so tokens without one need no look-up
+	wordy bool
 	// bigrams is an open-addressing hash table of the character bigrams:
 	// each slot packs the two runes (21 bits each) in its low 42 bits and
 	// the merged feature in the high 22; zero is an empty slot (a bigram
 	// only joins letters and digits, never rune 0). It is several times
 	// faster than a Go map for the mostly missing look-ups of a text.
 	bigrams   []uint64
-	bigramSh  uint // 64 - log2(len(bigrams))
+	bigramSh  uint             // 64 - log2(len(bigrams))
 	bigramMap map[uint64]int32 // while building; and the table when features do not fit in 22 bits
 	idx       []int32          // merged feature u, model k → feature of model k, or -1
 	// w holds, per merged feature, every model's class weights side by side
@@ -45,8 +49,10 @@ func NewJoint(models ...*Model) *Joint {
 		}
 		return u
 	}
+	j.wordy = true
 	for mi, m := range models {
 		for s, f := range m.words {
+			j.wordy = j.wordy && hasWordRune(s)
 			u, ok := j.words[s]
 			if !ok {
 				u = next()
@@ -71,7 +77,11 @@ func NewJoint(models ...*Model) *Joint {
 		j.off[mi] = j.stride
 		j.stride += len(m.Classes)
 	}
+	// a row of 16 float32 is one 64-byte cache line (large allocations are
+	// page-aligned), so a feature's weights cost a single line
+	j.stride = (j.stride + 15) &^ 15
 	nu := len(j.idx) / k
+	j.wt = newWordTable(j.words)
 	if nu < 1<<bigramValBits {
 		j.buildBigramTable()
 	}
@@ -149,10 +159,40 @@ type JointResult struct {
 	Probs [][]float64
 	hits  []int32 // merged word features, in token order (for Evidence)
 	toks  []string
+	words []int32 // Score's look-ups
+}
+
+// Features gives the number of merged features; a word's merged feature is
+// below it.
+func (j *Joint) Features() int { return len(j.mask) }
+
+// EachWord calls fn with every vocabulary word and its merged feature.
+func (j *Joint) EachWord(fn func(word string, u int32)) {
+	for w, u := range j.words {
+		fn(w, u)
+	}
+}
+
+// Word gives the merged feature of a vocabulary word, or -1.
+func (j *Joint) Word(t string) int32 {
+	if j.wordy && !hasWordRune(t) {
+		return -1
+	}
+	return j.wt.get(t)
 }
 
 // Score fills r with every model's class probabilities for tokens.
 func (j *Joint) Score(tokens []string, r *JointResult) {
+	r.words = r.words[:0]
+	for _, t := range tokens {
+		r.words = append(r.words, j.Word(t))
+	}
+	j.ScoreWords(tokens, r.words, r)
+}
+
+// ScoreWords is Score for a caller that already looked the tokens up:
+// words[i] is Word(tokens[i]).
+func (j *Joint) ScoreWords(tokens []string, words []int32, r *JointResult) {
 	k := len(j.models)
 	if len(r.Probs) != k {
 		r.Probs = make([][]float64, k)
@@ -176,8 +216,8 @@ func (j *Joint) Score(tokens []string, r *JointResult) {
 		}
 	}
 	var prev rune = -1
-	for _, t := range tokens {
-		if u, ok := j.words[t]; ok {
+	for i, t := range tokens {
+		if u := words[i]; u >= 0 {
 			hit(u)
 			r.hits = append(r.hits, u)
 			r.toks = append(r.toks, t)
@@ -213,24 +253,41 @@ func (j *Joint) Score(tokens []string, r *JointResult) {
 // Evidence is Model.Evidence for model k of the Joint, over the text last
 // scored into r.
 func (j *Joint) Evidence(r *JointResult, k, class, limit int) []string {
+	if limit <= 0 {
+		return nil
+	}
+	var buf [8]string
+	out := j.AppendEvidence(buf[:0], r, k, class, limit)
+	return append(make([]string, 0, len(out)), out...)
+}
+
+// AppendEvidence appends Evidence(r, k, class, limit) to dst. It keeps only
+// the best limit words as it goes instead of sorting them all, and
+// allocates nothing when limit is at most 16 and dst has room.
+func (j *Joint) AppendEvidence(dst []string, r *JointResult, k, class, limit int) []string {
 	m := j.models[k]
 	c := len(m.Classes)
 	if class < 0 || class >= c || limit <= 0 {
-		return nil
+		return dst
 	}
 	type ev struct {
 		w string
 		s float32
 	}
-	var arr [32]ev
+	var arr [16]ev
 	best := arr[:0]
-	nk := len(j.models)
+	if limit > len(arr) {
+		best = make([]ev, 0, limit)
+	}
+	bit := uint8(1) << k
+	lo := j.off[k]
 	for h, u := range r.hits {
-		f := j.idx[int(u)*nk+k]
-		if f < 0 {
+		if j.mask[u]&bit == 0 {
 			continue
 		}
-		w := m.Weights[int(f)*c : int(f)*c+c]
+		// model k's weights, as NewJoint copied them into the row Score read
+		row := int(u)*j.stride + lo
+		w := j.w[row : row+c]
 		var other float32 = -math.MaxFloat32
 		for i, v := range w {
 			if i != class && v > other {
@@ -238,24 +295,26 @@ func (j *Joint) Evidence(r *JointResult, k, class, limit int) []string {
 			}
 		}
 		s := w[class] - other
-		t := r.toks[h]
-		if s <= 0 || slices.ContainsFunc(best, func(e ev) bool { return e.w == t }) {
+		if s <= 0 || (len(best) == limit && s <= best[limit-1].s) {
 			continue
 		}
-		best = append(best, ev{t, s})
-	}
-	slices.SortStableFunc(best, func(a, b ev) int {
-		switch {
-		case a.s > b.s:
-			return -1
-		case a.s < b.s:
-			return 1
+		t := r.toks[h]
+		if slices.ContainsFunc(best, func(e ev) bool { return e.w == t }) {
+			continue
 		}
-		return 0
-	})
-	out := make([]string, 0, min(limit, len(best)))
-	for _, e := range best[:min(limit, len(best))] {
-		out = append(out, e.w)
+		// after every word scoring at least s: a stable descending order
+		at := len(best)
+		for at > 0 && best[at-1].s < s {
+			at--
+		}
+		if len(best) < limit {
+			best = append(best, ev{})
+		}
+		copy(best[at+1:], best[at:len(best)-1])
+		best[at] = ev{t, s}
 	}
-	return out
+	for _, e := range best {
+		dst = append(dst, e.w)
+	}
+	return dst
 }

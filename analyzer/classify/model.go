@@ -130,7 +130,27 @@ func (m *Model) forEachFeature(tokens []string, fn func(f int32)) {
 	}
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// isWordRune reports whether r is a letter or a digit. The common cases
+// (ASCII and the CJK Unified Ideographs, all letters) skip the Unicode tables.
+func isWordRune(r rune) bool {
+	switch {
+	case r < 0x80:
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	case 0x4E00 <= r && r <= 0x9FFF:
+		return true
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// hasWordRune reports whether s holds a letter or a digit.
+func hasWordRune(s string) bool {
+	for _, r := range s {
+		if isWordRune(r) {
+			return true
+		}
+	}
+	return false
+}
 
 // Probs writes the class probabilities of a segmented text into dst (grown to
 // len(Classes)) and returns it. It allocates nothing when dst is big enough.

@@ -29,7 +29,18 @@ var (
 	maxRunes   int
 	provinces  []Place
 	cities     []Place
+	// firstRunes marks the first rune (below U+10000) of every text name, so
+	// most tokens are passed over without a map look-up.
+	firstRunes [0x10000 / 64]uint64
+	// citiesOf lists each province's cities in gazetteer order, with their
+	// short forms, for cityIn.
+	citiesOf = map[string][]cityForm{}
 )
+
+type cityForm struct {
+	Place
+	short string // trimSuffix(City)
+}
 
 func init() {
 	for _, line := range strings.Split(gazetteer, "\n") {
@@ -55,6 +66,7 @@ func init() {
 			cname, short, hasShort := strings.Cut(c, "/")
 			city := Place{Name: full + cname, Province: full, City: cname}
 			cities = append(cities, city)
+			citiesOf[full] = append(citiesOf[full], cityForm{city, trimSuffix(cname)})
 			add(cname, city, false)
 			var forms []string
 			if hasShort {
@@ -94,6 +106,9 @@ func add(name string, p Place, fieldOnly bool) {
 		return // the first (the province, or the earlier city) wins
 	}
 	textNames[name] = p
+	if r, _ := utf8.DecodeRuneInString(name); r < 0x10000 {
+		firstRunes[r/64] |= 1 << (r % 64)
+	}
 	maxRunes = max(maxRunes, utf8.RuneCountInString(name))
 	for i := range name {
 		if i > 0 {
@@ -115,21 +130,38 @@ func Cities() []Place { return append([]Place(nil), cities...) }
 // (宁波 / 宁波市 / 宁波 + 市). A province is left out when a city in it is
 // also named. When tokens is nil, text is scanned character by character.
 func Find(tokens []string, text string) []Place {
-	var found []Place
 	if tokens == nil {
-		found = scanText(text)
-	} else {
-		found = scanTokens(tokens)
+		return dedupe(scanText(text))
 	}
-	return dedupe(found)
+	return AppendFind(nil, tokens)
 }
 
-func scanTokens(tokens []string) []Place {
-	var found []Place
+// AppendFind appends the places named in a segmented text to dst, as Find
+// does; it allocates nothing when dst has room.
+func AppendFind(dst []Place, tokens []string) []Place {
+	n := len(dst)
+	dst = scanTokens(dst, tokens)
+	if len(dst) == n {
+		return dst
+	}
+	return append(dst[:n], dedupe(dst[n:])...)
+}
+
+// mayStart reports whether a text name can begin where s begins (its first
+// rune is the first rune of some name).
+func mayStart(s string) bool {
+	if s == "" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r >= 0x10000 || firstRunes[r/64]&(1<<(r%64)) != 0
+}
+
+func scanTokens(found []Place, tokens []string) []Place {
 	var buf [64]byte
 	for i := 0; i < len(tokens); i++ {
 		t := tokens[i]
-		if !prefixes[t] {
+		if !mayStart(t) || !prefixes[t] {
 			continue
 		}
 		best, bestEnd := Place{}, -1
@@ -158,6 +190,11 @@ func scanTokens(tokens []string) []Place {
 func scanText(text string) []Place {
 	var found []Place
 	for i := 0; i < len(text); {
+		if !mayStart(text[i:]) {
+			_, size := utf8.DecodeRuneInString(text[i:])
+			i += size
+			continue
+		}
 		best, bestLen := Place{}, 0
 		j := i
 		for k := 0; k < maxRunes && j < len(text); k++ {
@@ -181,11 +218,13 @@ func scanText(text string) []Place {
 	return found
 }
 
+// dedupe keeps the first mention of each place, and drops a province when
+// one of its cities is named too. It works in place.
 func dedupe(found []Place) []Place {
 	if len(found) == 0 {
 		return nil
 	}
-	out := found[:0:0]
+	out := found[:0]
 	for _, p := range found {
 		dup := false
 		for _, q := range out {
@@ -198,9 +237,12 @@ func dedupe(found []Place) []Place {
 			out = append(out, p)
 		}
 	}
-	// drop a province when one of its cities is named too
+	// drop a province when one of its cities is named too; compacting in
+	// place is safe because only provinces are dropped, so every city of
+	// out is still somewhere in out while the loop reads it
 	kept := out[:0]
-	for _, p := range out {
+	for i := range out {
+		p := out[i]
 		if p.City == "" {
 			covered := false
 			for _, q := range out {
@@ -227,9 +269,8 @@ func Normalize(s string) (Place, bool) {
 	if s == "" {
 		return Place{}, false
 	}
-	fields := strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '·' || r == ',' || r == '，' || r == '/' || r == '-' || r == '|'
-	})
+	var fa [8]string
+	fields := appendFields(fa[:0], s)
 	if len(fields) == 0 {
 		return Place{}, false
 	}
@@ -264,6 +305,29 @@ func Normalize(s string) (Place, bool) {
 	return prov, haveProv
 }
 
+func isFieldSep(r rune) bool {
+	return unicode.IsSpace(r) || r == '·' || r == ',' || r == '，' || r == '/' || r == '-' || r == '|'
+}
+
+// appendFields is strings.FieldsFunc(s, isFieldSep) appended to dst.
+func appendFields(dst []string, s string) []string {
+	start := -1
+	for i, r := range s {
+		if isFieldSep(r) {
+			if start >= 0 {
+				dst = append(dst, s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		dst = append(dst, s[start:])
+	}
+	return dst
+}
+
 func mostPrecise(ps []Place, prov Place, haveProv bool) Place {
 	for _, p := range ps {
 		if p.City != "" && (!haveProv || p.Province == prov.Province) {
@@ -275,10 +339,10 @@ func mostPrecise(ps []Place, prov Place, haveProv bool) Place {
 
 // cityIn finds a city of province whose full name or short form is name.
 func cityIn(province, name string) (Place, bool) {
-	for _, c := range cities {
-		if c.Province == province && (c.City == name || trimSuffix(c.City) == name ||
-			(utf8.RuneCountInString(name) >= 2 && strings.HasPrefix(c.City, name))) {
-			return c, true
+	long := utf8.RuneCountInString(name) >= 2
+	for _, c := range citiesOf[province] {
+		if c.City == name || c.short == name || (long && strings.HasPrefix(c.City, name)) {
+			return c.Place, true
 		}
 	}
 	return Place{}, false
