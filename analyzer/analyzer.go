@@ -389,13 +389,6 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 		sc.buf = append(sc.buf, "地区字段 "...)
 		sc.buf = append(sc.buf, p.Region...)
 	}
-	if pl, ok := a.normalize(p.Author.Location); ok && pl != places.Overseas {
-		if add(pl) {
-			sep()
-			sc.buf = append(sc.buf, "作者所在地 "...)
-			sc.buf = append(sc.buf, p.Author.Location...)
-		}
-	}
 	var inText [8]places.Place
 	named := 0
 	for _, pl := range places.AppendFind(inText[:0], tokens) {
@@ -410,6 +403,16 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 			named++
 		}
 	}
+	// the author's location comes last: where a post is about says more
+	// about the event than where its author lives
+	about := len(found)
+	if pl, ok := a.normalize(p.Author.Location); ok && pl != places.Overseas {
+		if add(pl) {
+			sep()
+			sc.buf = append(sc.buf, "作者所在地 "...)
+			sc.buf = append(sc.buf, p.Author.Location...)
+		}
+	}
 	if len(found) > 0 {
 		res.Places = make([]string, len(found))
 		for i, pl := range found {
@@ -420,7 +423,7 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 		sc.buf = sc.buf[:lo]
 	}
 	if a.router != nil {
-		unit, why := a.router(p.Region, p.Author.Location, slices.Clone(found))
+		unit, why := a.router(p.Region, p.Author.Location, slices.Clone(found[:about]))
 		res.Unit = unit
 		unitReason = why
 	}

@@ -47,7 +47,7 @@ func TestAnalyze(t *testing.T) {
 			name:      "tragedy rumor in Ningbo",
 			post:      domain.Post{Text: "人间惨剧：今天下午约14点，宁波妇儿医院，一妇女携带一婴儿在住院楼跳楼，后抢救无效死亡。具体情况有关部门正在调查。[蜡烛] 底层民众的医疗费用猛于虎，国人的性命其何等脆弱！[泪]", Author: domain.Author{Location: "上海"}},
 			sentiment: domain.Negative, category: "社会",
-			places:    []string{"上海市", "浙江省宁波市"},
+			places:    []string{"浙江省宁波市", "上海市"},
 			keywords:  []string{"跳楼", "惨剧", "住院楼"},
 			notKw:     []string{"蜡烛", "14", "泪"},
 			riskAbove: 0.5, riskBelow: 1.01,
