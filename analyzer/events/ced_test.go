@@ -1,11 +1,7 @@
 package events
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -18,117 +14,11 @@ import (
 
 	"yuqing/analyzer"
 	"yuqing/domain"
+	"yuqing/ingest/dataset"
 )
 
 // cedPath is the CED development set, relative to this package.
 var cedPath = filepath.Join("..", "..", "..", "shared", "data", "weibo", "ced_dev.jsonl.gz")
-
-var chinaTime = time.FixedZone("CST", 8*3600)
-
-type cedLine struct {
-	ID   string `json:"id"`
-	Post struct {
-		Text string          `json:"text"`
-		Time json.RawMessage `json:"time"`
-		User json.RawMessage `json:"user"`
-	} `json:"post"`
-	Reposts []struct {
-		Mid    string `json:"mid"`
-		Parent string `json:"parent"`
-		UID    string `json:"uid"`
-		Text   string `json:"text"`
-		Date   string `json:"date"`
-	} `json:"reposts"`
-}
-
-type cedUser struct {
-	Verified  bool   `json:"verified"`
-	Followers int64  `json:"followers"`
-	Location  string `json:"location"`
-}
-
-// parseCEDTime reads post.time: unix seconds, or a Weibo date string.
-func parseCEDTime(raw json.RawMessage) (time.Time, error) {
-	var secs int64
-	if err := json.Unmarshal(raw, &secs); err == nil {
-		return time.Unix(secs, 0).UTC(), nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return time.Time{}, fmt.Errorf("post time %s: neither seconds nor a string", raw)
-	}
-	t, err := time.Parse(time.RubyDate, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("post time %q: %w", s, err)
-	}
-	return t.UTC(), nil
-}
-
-// parseRepostDate reads a repost's date in China time: "2012-09-13 08:38:09",
-// or "02月06日 17:45" without a year (the year after the root's when that
-// would put it more than a day before the root).
-func parseRepostDate(s string, root time.Time) (time.Time, error) {
-	if t, err := time.ParseInLocation("2006-01-02 15:04:05", s, chinaTime); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.ParseInLocation("01月02日 15:04", s, chinaTime)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("repost date %q: %w", s, err)
-	}
-	y := root.In(chinaTime).Year()
-	t = t.AddDate(y, 0, 0)
-	if t.Before(root.Add(-24 * time.Hour)) {
-		t = t.AddDate(1, 0, 0)
-	}
-	return t.UTC(), nil
-}
-
-// loadCED converts the CED file into posts as the brief says: each line's
-// post, and each repost with its parent (the line's post when it names none).
-func loadCED(path string) ([]domain.Post, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var out []domain.Post
-	for n := 1; sc.Scan(); n++ {
-		var l cedLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		at, err := parseCEDTime(l.Post.Time)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		var u cedUser
-		_ = json.Unmarshal(l.Post.User, &u) // "empty" in some lines: no user
-		out = append(out, domain.Post{ID: l.ID, Source: "weibo", Text: l.Post.Text, PublishedAt: at,
-			Author: domain.Author{Followers: u.Followers, Verified: u.Verified, Location: u.Location}})
-		for _, r := range l.Reposts {
-			rt, err := parseRepostDate(r.Date, at)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-			}
-			parent := r.Parent
-			if parent == "" {
-				parent = l.ID
-			}
-			out = append(out, domain.Post{ID: r.Mid, ParentID: parent, Source: "weibo", Text: r.Text, PublishedAt: rt,
-				Author: domain.Author{ID: r.UID}})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
-}
 
 var ced struct {
 	once   sync.Once
@@ -144,7 +34,9 @@ func cedStream(tb testing.TB) []domain.IndexedPost {
 	}
 	ced.once.Do(func() {
 		start := time.Now()
-		posts, err := loadCED(cedPath)
+		// the same reader `yuqing replay` uses; note it also sets root_id,
+		// which the grouping does not rely on here
+		posts, err := dataset.ReadFile(cedPath, func(e error) { tb.Logf("CED: skipped %v", e) })
 		if err != nil {
 			ced.err = err
 			return
@@ -175,30 +67,6 @@ func cedStream(tb testing.TB) []domain.IndexedPost {
 		tb.Fatalf("CED dev set: %v", ced.err)
 	}
 	return ced.stream
-}
-
-func TestCEDTimes(t *testing.T) {
-	root := time.Date(2012, 6, 10, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		in   string
-		want time.Time
-	}{
-		{"2012-09-13 08:38:09", time.Date(2012, 9, 13, 0, 38, 9, 0, time.UTC)},
-		{"06月11日 17:45", time.Date(2012, 6, 11, 9, 45, 0, 0, time.UTC)},
-		{"02月06日 17:45", time.Date(2013, 2, 6, 9, 45, 0, 0, time.UTC)},
-	} {
-		got, err := parseRepostDate(tc.in, root)
-		if err != nil || !got.Equal(tc.want) {
-			t.Errorf("parseRepostDate(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-	got, err := parseCEDTime(json.RawMessage(`"Sun Jan 13 14:58:24 +0800 2013"`))
-	if want := time.Date(2013, 1, 13, 6, 58, 24, 0, time.UTC); err != nil || !got.Equal(want) {
-		t.Errorf("parseCEDTime(weibo date) = %v, %v; want %v", got, err, want)
-	}
-	if got, err := parseCEDTime(json.RawMessage(`1347334462`)); err != nil || got.Unix() != 1347334462 {
-		t.Errorf("parseCEDTime(seconds) = %v, %v", got, err)
-	}
 }
 
 // TestGradeDistribution replays the whole CED dev set through Plan/Commit in

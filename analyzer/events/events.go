@@ -202,6 +202,29 @@ func New(st store.Store, cfg Config) *Grouper {
 // Config gives the thresholds in force (defaults filled in).
 func (g *Grouper) Config() Config { return g.cfg }
 
+// joinCascade gives the event of a repost or comment: its parent's (assigned
+// in this batch or before); else, when the parent is unknown, the cascade
+// root's (the sender's root_id) so that a missing or late middle repost does
+// not split the cascade; else the event named after the parent, which the
+// parent joins when it arrives.
+func joinCascade(d domain.IndexedPost, local, assigned map[string]string) string {
+	for _, id := range []string{d.ParentID, d.RootID} {
+		if id == "" {
+			continue
+		}
+		if e, ok := local[id]; ok {
+			return e
+		}
+		if e, ok := assigned[id]; ok {
+			return e
+		}
+	}
+	if d.RootID != "" {
+		return EventID(d.RootID)
+	}
+	return EventID(d.ParentID)
+}
+
 // Store is the store the grouper keeps events in.
 func (g *Grouper) Store() store.Store { return g.st }
 
@@ -246,8 +269,8 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 		return items[a].doc.ID < items[b].doc.ID
 	})
 	for _, it := range items {
-		if p := it.doc.ParentID; p != "" {
-			if _, ok := seen[p]; !ok {
+		for _, p := range []string{it.doc.ParentID, it.doc.RootID} {
+			if _, ok := seen[p]; !ok && p != "" {
 				seen[p] = struct{}{}
 				ids = append(ids, p)
 			}
@@ -270,11 +293,7 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 		}
 		var eid string
 		if d.ParentID != "" {
-			if e, ok := assigned[d.ParentID]; ok {
-				eid = e
-			} else {
-				eid = EventID(d.ParentID)
-			}
+			eid = joinCascade(*d, nil, assigned)
 		} else {
 			eid = EventID(d.ID)
 			it.sim = Simhash(d.Analysis.Tokens, g.cfg.MinSimhashTokens)
@@ -314,13 +333,7 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 		var eid string
 		switch {
 		case d.ParentID != "":
-			if e, ok := local[d.ParentID]; ok {
-				eid = e
-			} else if e, ok := assigned[d.ParentID]; ok {
-				eid = e
-			} else {
-				eid = EventID(d.ParentID)
-			}
+			eid = joinCascade(*d, local, assigned)
 		case w.get(EventID(d.ID)) != nil:
 			eid = EventID(d.ID) // its replies came first
 		default:

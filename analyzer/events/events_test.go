@@ -591,3 +591,29 @@ func TestDeterminism(t *testing.T) {
 		})
 	}
 }
+
+// TestRootIDKeepsCascadeWhole: a comment whose parent (a middle repost) has
+// not arrived joins the cascade's root event through root_id, and so does
+// the late middle repost.
+func TestRootIDKeepsCascadeWhole(t *testing.T) {
+	g := New(openStore(t), Config{})
+	planCommit(t, g, docs(spec{id: "root", min: 0, text: textB}))
+	orphan := spec{id: "c2", parent: "mid", min: 5, text: "评论"}.doc()
+	orphan.RootID = "root"
+	planCommit(t, g, []domain.IndexedPost{orphan})
+	mid := spec{id: "mid", parent: "root", min: 7, text: "转发"}.doc()
+	mid.RootID = "root"
+	p := planCommit(t, g, []domain.IndexedPost{mid})
+	if p.Assign["mid"] != "ev-root" {
+		t.Fatalf("middle repost went to %q", p.Assign["mid"])
+	}
+	got, err := g.Store().PostEvents(context.Background(), []string{"c2", "mid"})
+	if err != nil || got["c2"] != "ev-root" || got["mid"] != "ev-root" {
+		t.Fatalf("assignments %v %v, want both in ev-root", got, err)
+	}
+	// without root_id the orphan waits in its parent's event, as before
+	lone := spec{id: "c3", parent: "gone", min: 9, text: "评论"}.doc()
+	if p := planCommit(t, g, []domain.IndexedPost{lone}); p.Assign["c3"] != "ev-gone" {
+		t.Fatalf("orphan without root went to %q", p.Assign["c3"])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
@@ -50,12 +51,16 @@ type Tokenizer struct {
 	jieba *gojieba.Jieba
 }
 
-// Tokenize implements analysis.Tokenizer.
+// Tokenize implements analysis.Tokenizer. It allocates little: gojieba's
+// words are substrings of the input, which is not copied, and the tokens
+// share one backing array.
 func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	if len(input) == 0 {
 		return nil
 	}
-	words := t.jieba.Tokenize(string(input), gojieba.SearchMode, true)
+	// gojieba copies the text into C memory and its words only slice it, so
+	// the input need not be copied into a string first.
+	words := t.jieba.Tokenize(unsafe.String(&input[0], len(input)), gojieba.SearchMode, true)
 	kept := words[:0]
 	for _, w := range words {
 		if w.Start >= 0 && w.End <= len(input) && w.Start < w.End && isWord(w.Str) {
@@ -65,10 +70,12 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	if len(kept) == 0 {
 		return nil
 	}
+	toks := make([]analysis.Token, len(kept))
+	out := make(analysis.TokenStream, len(kept))
 	// Search mode emits the words inside a compound just before it, all
 	// within its bytes: walking backwards, a token that overlaps the group
-	// seen so far belongs to it.
-	group := make([]int, len(kept))
+	// seen so far belongs to it. Position holds the group counted from the
+	// end until the number of groups is known.
 	groups, groupStart := 0, -1
 	for i := len(kept) - 1; i >= 0; i-- {
 		w := kept[i]
@@ -78,17 +85,17 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 		} else if w.Start < groupStart {
 			groupStart = w.Start
 		}
-		group[i] = groups
-	}
-	out := make(analysis.TokenStream, len(kept))
-	for i, w := range kept {
-		out[i] = &analysis.Token{
+		toks[i] = analysis.Token{
 			Term:     input[w.Start:w.End:w.End],
 			Start:    w.Start,
 			End:      w.End,
-			Position: groups - group[i] + 1,
+			Position: groups,
 			Type:     tokenType(w.Str),
 		}
+	}
+	for i := range toks {
+		toks[i].Position = groups - toks[i].Position + 1
+		out[i] = &toks[i]
 	}
 	return out
 }

@@ -3,12 +3,17 @@
 //
 // Schema: "content" (title + text, analyzer "zh" = gojieba search-mode
 // tokens + lowercase); keyword fields sentiment, category, region, unit,
-// event_id, source, keywords (multi-valued), parent_id; datetime
-// published_at; numeric followers; and the bucket keys t_hour, t_day and
-// t_month (China time) that the over-time aggregation counts, and t_ns, a
-// sortable key of published_at for sorting. The whole
+// event_id, source, keywords (multi-valued), parent_id; the bucket keys
+// t_hour, t_day and t_month (China time) that the over-time aggregation
+// counts; and t_ns, a fixed-width key of published_at whose byte order is
+// time order, for sorting. There is no numeric or datetime field: Bleve
+// indexes sixteen prefix-coded terms per number, which cost about a third of
+// the indexing time, so a published_at range is cut into whole months, days
+// and hours (matched by their bucket keys) and the partial hours at its ends
+// (a term range over t_ns). Empty values are not indexed. The whole
 // IndexedPost is kept as JSON in the stored, unindexed field "_source", so
-// Search and Get return full documents.
+// Search and Get return full documents. Documents are built directly, not
+// through the mapping, which declares the same fields for queries.
 //
 // Region is the post's own region when it has one, else the first place the
 // analyzer found (Analysis.Places[0]); WithRegion replaces that rule, for
@@ -33,7 +38,9 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -54,8 +61,6 @@ const (
 	fSource    = "source"
 	fKeywords  = "keywords"
 	fParentID  = "parent_id"
-	fPublished = "published_at"
-	fFollowers = "followers"
 	fHour      = "t_hour"
 	fDay       = "t_day"
 	fMonth     = "t_month"
@@ -71,6 +76,7 @@ type Index struct {
 	bi     bleve.Index
 	dir    string
 	seg    *segment.Segmenter
+	zh, kw analysis.Analyzer // of content and of the keyword fields
 	region func(domain.IndexedPost) string
 	log    *slog.Logger
 
@@ -123,6 +129,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
 		}
+		if err := ix.analyzers(); err != nil {
+			ix.bi.Close()
+			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
+		}
 		ix.log.Info("bleveindex: opened", "dir", dir)
 		return ix, nil
 	}
@@ -133,8 +143,24 @@ func Open(dir string, opts ...Option) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
 	}
+	if err := ix.analyzers(); err != nil {
+		ix.bi.Close()
+		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
+	}
 	ix.log.Info("bleveindex: created", "dir", dir)
 	return ix, nil
+}
+
+// analyzers looks up the analyzers of the index's mapping.
+func (ix *Index) analyzers() error {
+	m := ix.bi.Mapping()
+	if ix.zh = m.AnalyzerNamed(AnalyzerName); ix.zh == nil {
+		return fmt.Errorf("analyzer %q missing", AnalyzerName)
+	}
+	if ix.kw = m.AnalyzerNamed(keyword.Name); ix.kw == nil {
+		return fmt.Errorf("analyzer %q missing", keyword.Name)
+	}
+	return nil
 }
 
 func newMapping() *mapping.IndexMappingImpl {
@@ -154,16 +180,6 @@ func newMapping() *mapping.IndexMappingImpl {
 	content.IncludeTermVectors = false
 	content.DocValues = false
 
-	published := bleve.NewDateTimeFieldMapping()
-	published.Store = false
-	published.IncludeInAll = false
-	published.DocValues = false // sorts and spans use t_ns: one term per post, not sixteen
-
-	followers := bleve.NewNumericFieldMapping()
-	followers.Store = false
-	followers.IncludeInAll = false
-	followers.DocValues = true
-
 	source := bleve.NewTextFieldMapping()
 	source.Analyzer = keyword.Name
 	source.Index = false
@@ -180,8 +196,6 @@ func newMapping() *mapping.IndexMappingImpl {
 	for _, f := range []string{fUnit, fEventID, fSource, fParentID} {
 		doc.AddFieldMappingsAt(f, kw(false))
 	}
-	doc.AddFieldMappingsAt(fPublished, published)
-	doc.AddFieldMappingsAt(fFollowers, followers)
 	doc.AddFieldMappingsAt(fSourceDoc, source)
 	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 
@@ -213,14 +227,24 @@ func parseSortKey(k string) (time.Time, error) {
 	return time.Unix(0, int64(u^(1<<63))).In(cst), nil
 }
 
-// document gives the Bleve document of a post.
-func (ix *Index) document(p domain.IndexedPost) (map[string]interface{}, error) {
+// Indexing options of the fields, as newMapping declares them.
+const (
+	optFacet   = bindex.IndexField | bindex.DocValues // filtered and counted
+	optFilter  = bindex.IndexField                    // filtered only
+	optContent = bindex.IndexField
+	optStored  = bindex.StoreField
+)
+
+// document gives the Bleve document of a post, built directly rather than
+// through the mapping's reflection walk; the fields and options are those
+// of newMapping. Empty values are not indexed.
+func (ix *Index) document(p domain.IndexedPost) (*document.Document, error) {
 	src, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("bleveindex: encode post %s: %w", p.ID, err)
 	}
-	d := make(map[string]interface{}, 16)
-	d[fSourceDoc] = string(src)
+	d := document.NewDocument(p.ID)
+	d.AddField(document.NewTextFieldWithIndexingOptions(fSourceDoc, nil, src, optStored))
 	content := p.Title
 	if p.Text != "" {
 		if content != "" {
@@ -229,42 +253,38 @@ func (ix *Index) document(p domain.IndexedPost) (map[string]interface{}, error) 
 		content += p.Text
 	}
 	if content != "" {
-		d[fContent] = content
+		d.AddField(document.NewTextFieldCustom(fContent, nil, []byte(content), optContent, ix.zh))
 	}
-	put := func(k, v string) {
+	put := func(name, v string, opts bindex.FieldIndexingOptions) {
 		if v != "" {
-			d[k] = v
+			d.AddField(document.NewTextFieldCustom(name, nil, []byte(v), opts, ix.kw))
 		}
 	}
-	put(fSentiment, p.Analysis.Sentiment.Label)
-	put(fCategory, p.Analysis.Category)
-	put(fRegion, ix.region(p))
-	put(fUnit, p.Analysis.Unit)
-	put(fEventID, p.EventID)
-	put(fSource, p.Source)
-	put(fParentID, p.ParentID)
+	put(fSentiment, p.Analysis.Sentiment.Label, optFacet)
+	put(fCategory, p.Analysis.Category, optFacet)
+	put(fRegion, ix.region(p), optFacet)
+	put(fUnit, p.Analysis.Unit, optFilter)
+	put(fEventID, p.EventID, optFilter)
+	put(fSource, p.Source, optFilter)
+	put(fParentID, p.ParentID, optFilter)
 	if len(p.Analysis.Keywords) > 0 {
-		kws := make([]string, 0, len(p.Analysis.Keywords))
 		seen := make(map[string]bool, len(p.Analysis.Keywords))
 		for _, k := range p.Analysis.Keywords {
 			if k.Word != "" && !seen[k.Word] {
 				seen[k.Word] = true
-				kws = append(kws, k.Word)
+				d.AddField(document.NewTextFieldCustom(fKeywords, []uint64{uint64(len(seen) - 1)}, []byte(k.Word), optFacet, ix.kw))
 			}
 		}
-		d[fKeywords] = kws
 	}
 	if !p.PublishedAt.IsZero() {
 		if y := p.PublishedAt.Year(); y < 1700 || y > 2200 {
 			return nil, fmt.Errorf("bleveindex: post %s: published_at %s out of range", p.ID, p.PublishedAt.Format(time.RFC3339))
 		}
-		d[fPublished] = p.PublishedAt
-		d[fHour] = hourKey(p.PublishedAt)
-		d[fDay] = dayKey(p.PublishedAt)
-		d[fMonth] = monthKey(p.PublishedAt)
-		d[fSortTime] = sortKey(p.PublishedAt)
+		put(fHour, hourKey(p.PublishedAt), optFacet)
+		put(fDay, dayKey(p.PublishedAt), optFacet)
+		put(fMonth, monthKey(p.PublishedAt), optFacet)
+		put(fSortTime, sortKey(p.PublishedAt), optFacet)
 	}
-	d[fFollowers] = float64(p.Author.Followers)
 	return d, nil
 }
 
@@ -301,7 +321,7 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 		if err != nil {
 			return err
 		}
-		if err := b.Index(docs[i].ID, d); err != nil {
+		if err := b.IndexAdvanced(d); err != nil {
 			return fmt.Errorf("bleveindex: index post %s: %w", docs[i].ID, err)
 		}
 	}

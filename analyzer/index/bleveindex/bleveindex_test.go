@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,4 +272,68 @@ func TestKill9(t *testing.T) {
 		t.Errorf("search after kill -9: total %d, %v; want ≥ %d", res.Total, err, len(acked))
 	}
 	t.Logf("%d acknowledged posts, %d in the index after kill -9, %d missing", len(acked), n, missing)
+}
+
+// TestTimeRangeExact checks the cut of a time range into months, days, hours
+// and partial hours against a plain comparison, on posts around the
+// boundaries of hours, days (China time), months and years.
+func TestTimeRangeExact(t *testing.T) {
+	ctx := context.Background()
+	ix := openTemp(t)
+	defer ix.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var times []time.Time
+	for _, b := range []time.Time{
+		time.Date(2023, 12, 31, 23, 0, 0, 0, cst), time.Date(2024, 2, 29, 23, 0, 0, 0, cst),
+		time.Date(2024, 3, 1, 0, 0, 0, 0, cst), time.Date(2024, 3, 10, 15, 0, 0, 0, cst),
+		time.Date(2024, 3, 31, 16, 0, 0, 0, time.UTC), time.Date(2024, 7, 1, 0, 0, 0, 0, cst),
+	} {
+		for _, d := range []time.Duration{-time.Hour - 1, -time.Nanosecond, 0, 1, time.Minute, 59 * time.Minute, time.Hour, 25 * time.Hour} {
+			times = append(times, b.Add(d))
+		}
+	}
+	for len(times) < 300 {
+		times = append(times, time.Date(2023, 11, 1, 0, 0, 0, 0, cst).Add(time.Duration(rng.Int64N(int64(300*24*time.Hour)))))
+	}
+	posts := make([]domain.IndexedPost, len(times))
+	for i, ts := range times {
+		posts[i] = domain.IndexedPost{Post: domain.Post{ID: fmt.Sprintf("t%03d", i), Text: "时间", PublishedAt: ts}}
+	}
+	posts = append(posts, domain.IndexedPost{Post: domain.Post{ID: "no-time", Text: "时间"}})
+	if err := ix.Index(ctx, posts); err != nil {
+		t.Fatal(err)
+	}
+	check := func(from, to time.Time) {
+		t.Helper()
+		want := 0
+		for _, ts := range times {
+			if (from.IsZero() || !ts.Before(from)) && (to.IsZero() || ts.Before(to)) {
+				want++
+			}
+		}
+		res, err := ix.Search(ctx, index.Query{From: from, To: to, Size: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != int64(want) {
+			t.Errorf("[%v, %v): %d posts, want %d", from, to, res.Total, want)
+		}
+	}
+	for i := 0; i < 300; i++ {
+		a := times[rng.IntN(len(times))].Add(time.Duration(rng.IntN(3)-1) * time.Nanosecond)
+		var b time.Time
+		switch rng.IntN(4) {
+		case 0:
+			b = times[rng.IntN(len(times))]
+		case 1:
+			b = a.Add(time.Duration(rng.Int64N(int64(3 * time.Hour))))
+		case 2:
+			b = a.Add(time.Duration(rng.Int64N(int64(40 * 24 * time.Hour))))
+		default:
+			b = a.Add(time.Duration(rng.Int64N(int64(200 * 24 * time.Hour))))
+		}
+		check(a, b)
+		check(a, time.Time{})
+		check(time.Time{}, b)
+	}
 }

@@ -254,10 +254,7 @@ func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 		}
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {
-		incl, excl := true, false
-		dq := bleve.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
-		dq.SetField(fPublished)
-		parts = append(parts, dq)
+		parts = append(parts, timeRangeQuery(q.From, q.To))
 	}
 	switch len(parts) {
 	case 0:
@@ -395,4 +392,91 @@ func termCounts(f *search.FacetResult) []index.TermCount {
 		return out[i].Term < out[j].Term
 	})
 	return out
+}
+
+// timeRangeQuery matches the posts published in [from, to); a zero bound is
+// open. There is no numeric published_at field (its sixteen prefix-coded
+// terms per post cost a third of the indexing time): the range is cut into
+// whole months, days and hours, matched by their bucket keys, and the partial
+// hours at its ends, matched by a range of the exact sort key t_ns (which
+// enumerates only the posts of those hours).
+func timeRangeQuery(from, to time.Time) query.Query {
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return bleve.NewMatchNoneQuery()
+	}
+	var parts []query.Query
+	add := func(field, min, max string) {
+		if min != "" && max != "" && min >= max {
+			return
+		}
+		incl, excl := true, false
+		rq := bleve.NewTermRangeInclusiveQuery(min, max, &incl, &excl)
+		rq.SetField(field)
+		parts = append(parts, rq)
+	}
+	// bounds of the whole units at each grain, from fine to coarse; "" is open.
+	type edge struct {
+		t    time.Time
+		open bool
+	}
+	lo, hi := edge{from, from.IsZero()}, edge{to, to.IsZero()}
+	ceil := func(e edge, interval string) edge {
+		if e.open {
+			return e
+		}
+		t := truncate(e.t, interval)
+		if t.Before(e.t) {
+			t = next(t, interval)
+		}
+		return edge{t, false}
+	}
+	floor := func(e edge, interval string) edge {
+		if e.open {
+			return e
+		}
+		return edge{truncate(e.t, interval), false}
+	}
+	key := func(e edge, f func(time.Time) string) string {
+		if e.open {
+			return ""
+		}
+		return f(e.t)
+	}
+	// before reports whether a < b, open bounds being infinite.
+	before := func(a, b edge) bool { return a.open || b.open || a.t.Before(b.t) }
+
+	type level struct {
+		interval, field string
+		key             func(time.Time) string
+	}
+	levels := []level{
+		{"", fSortTime, sortKey},
+		{intervalHour, fHour, hourKey},
+		{intervalDay, fDay, dayKey},
+		{intervalMonth, fMonth, monthKey},
+	}
+	for i, l := range levels {
+		if i == len(levels)-1 {
+			add(l.field, key(lo, l.key), key(hi, l.key))
+			break
+		}
+		up := levels[i+1]
+		clo, fhi := ceil(lo, up.interval), floor(hi, up.interval)
+		if !before(clo, fhi) {
+			// No whole unit of the next grain inside: this grain covers it all.
+			add(l.field, key(lo, l.key), key(hi, l.key))
+			break
+		}
+		if !lo.open && lo.t.Before(clo.t) {
+			add(l.field, key(lo, l.key), key(clo, l.key))
+		}
+		if !hi.open && fhi.t.Before(hi.t) {
+			add(l.field, key(fhi, l.key), key(hi, l.key))
+		}
+		lo, hi = clo, fhi
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return bleve.NewDisjunctionQuery(parts...)
 }

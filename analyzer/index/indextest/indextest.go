@@ -310,6 +310,12 @@ func testTimeRange(t *testing.T, ix index.Index) {
 		{"to only", time.Time{}, fx[1].PublishedAt, []string{"p1"}},
 		{"other zone, same instant", fx[2].PublishedAt.UTC(), fx[2].PublishedAt.UTC().Add(time.Second), []string{"p3"}},
 		{"empty range", fx[2].PublishedAt, fx[2].PublishedAt, nil},
+		{"reversed range", fx[3].PublishedAt, fx[0].PublishedAt, nil},
+		{"across days, partial hours", at(3, 10, 10, 0), at(3, 12, 10, 0).Add(500 * time.Millisecond), []string{"p2", "p3", "p4"}},
+		{"across a month, partial hours", fx[0].PublishedAt.Add(time.Nanosecond), fx[5].PublishedAt, []string{"p2", "p3", "p4", "p5"}},
+		{"whole months", at(3, 1, 0, 0), at(5, 1, 0, 0), []string{"p1", "p2", "p3", "p4", "p5", "p6"}},
+		{"whole days in China time", at(3, 11, 0, 0), at(3, 12, 0, 0), []string{"p3"}},
+		{"within one hour", at(4, 19, 19, 59), at(4, 19, 20, 1), []string{"p6"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := search(t, ix, index.Query{From: tc.from, To: tc.to})
