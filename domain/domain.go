@@ -170,6 +170,11 @@ type Event struct {
 	Unit       string          `json:"unit,omitempty"`
 	Risk       float64         `json:"risk"`
 	UpdatedAt  time.Time       `json:"updated_at"`
+	// Version counts the event's writes to the store: 0 for an event not yet
+	// stored. A write that names a version someone else has already
+	// replaced fails (store.ErrConflict), so that analyzers sharing the
+	// store never overwrite each other's counts.
+	Version int64 `json:"version"`
 }
 
 // Clock kinds, from DESIGN.md §1.

@@ -17,6 +17,12 @@ import (
 // ErrNotFound is returned when the thing asked for does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrConflict is returned by SaveEvents when another writer got there first:
+// an event's stored version is not the one the write was based on, or a post
+// is already assigned. Nothing was written; the caller reads again and redoes
+// its work.
+var ErrConflict = errors.New("store: conflict: written by someone else since it was read")
+
 // Store is the port. Every write returns nil only once it is durable.
 type Store interface {
 	// PostEvents gives the event each already-assigned post belongs to;
@@ -25,8 +31,12 @@ type Store interface {
 	// GetEvents gives the events that exist among ids.
 	GetEvents(ctx context.Context, ids []string) (map[string]domain.Event, error)
 	GetEvent(ctx context.Context, id string) (domain.Event, error)
-	// SaveEvents upserts events and records the post → event assignments, in
-	// one transaction. An assignment of a post already assigned is ignored.
+	// SaveEvents writes events and records the post → event assignments, in
+	// one transaction, with optimistic concurrency: an event with Version 0
+	// must not exist yet, any other must still have that Version in the
+	// store, and no post may be assigned already; otherwise nothing is
+	// written and the error is ErrConflict. On success each written event's
+	// Version in the slice is the new stored version (one more).
 	SaveEvents(ctx context.Context, events []domain.Event, assign map[string]string) error
 	// ListEvents lists events, hottest first by default.
 	ListEvents(ctx context.Context, f EventFilter) ([]domain.Event, error)

@@ -202,6 +202,25 @@ func New(st store.Store, cfg Config) *Grouper {
 // Config gives the thresholds in force (defaults filled in).
 func (g *Grouper) Config() Config { return g.cfg }
 
+// refresh replaces the cached state of the given events with the store's.
+func (g *Grouper) refresh(ctx context.Context, evs []domain.Event) {
+	ids := make([]string, len(evs))
+	for i := range evs {
+		ids[i] = evs[i].ID
+	}
+	fresh, err := g.st.GetEvents(ctx, ids)
+	if err != nil {
+		g.cfg.Logger.Warn("events: reloading events after a conflict", "err", err)
+		return
+	}
+	for id, ev := range fresh {
+		ev := ev
+		if _, ok := g.cache.events[id]; ok {
+			g.cache.put(&ev)
+		}
+	}
+}
+
 // joinCascade gives the event of a repost or comment: its parent's (assigned
 // in this batch or before); else, when the parent is unknown, the cascade
 // root's (the sender's root_id) so that a missing or late middle repost does
@@ -385,6 +404,12 @@ func (g *Grouper) Commit(ctx context.Context, p Plan) error {
 		return nil
 	}
 	if err := g.st.SaveEvents(ctx, p.Events, p.Assign); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// another analyzer wrote these events or posts since they were
+			// read: take the store's state and let the caller plan again
+			g.gen++
+			g.refresh(ctx, p.Events)
+		}
 		return fmt.Errorf("events: commit: saving %d events and %d assignments: %w", len(p.Events), len(p.Assign), err)
 	}
 	g.gen++

@@ -284,7 +284,10 @@ func TestFigures(t *testing.T) {
 		Hourly:     map[int64]int64{t0.Unix() / 3600: 3, t0.Unix()/3600 + 1: 2},
 		PeakHourly: 3, Risk: 0.3, Region: "宁波市",
 	}
-	ev.Heat, ev.Grade, ev.Reasons, ev.UpdatedAt = 0, 0, nil, time.Time{}
+	if ev.Version != 2 {
+		t.Errorf("event written twice is at version %d", ev.Version)
+	}
+	ev.Heat, ev.Grade, ev.Reasons, ev.UpdatedAt, ev.Version = 0, 0, nil, time.Time{}, 0
 	ev.FirstAt, ev.LastAt = ev.FirstAt.UTC(), ev.LastAt.UTC()
 	if !reflect.DeepEqual(ev, want) {
 		t.Errorf("event\n got %+v\nwant %+v", ev, want)
@@ -615,5 +618,52 @@ func TestRootIDKeepsCascadeWhole(t *testing.T) {
 	lone := spec{id: "c3", parent: "gone", min: 9, text: "评论"}.doc()
 	if p := planCommit(t, g, []domain.IndexedPost{lone}); p.Assign["c3"] != "ev-gone" {
 		t.Fatalf("orphan without root went to %q", p.Assign["c3"])
+	}
+}
+
+// TestTwoGroupersShareTheStore: two analyzers (two Groupers on one store)
+// touch the same event; the second to commit gets a conflict, plans again
+// from the store's state, and the final event counts every post once.
+func TestTwoGroupersShareTheStore(t *testing.T) {
+	st := openStore(t)
+	a, b := New(st, Config{}), New(st, Config{})
+	ctx := context.Background()
+	planCommit(t, a, docs(spec{id: "root", min: 0, text: textB}))
+	pa, err := a.Plan(ctx, docs(spec{id: "ra", parent: "root", min: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := docs(spec{id: "rb", parent: "root", min: 2}, spec{id: "rc", parent: "root", min: 3})
+	pb, err := b.Plan(ctx, rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(ctx, pa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(ctx, pb); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second analyzer's commit: %v, want a conflict", err)
+	}
+	planCommit(t, b, rb) // again, from the store's state
+	ev, err := st.GetEvent(ctx, "ev-root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Posts != 4 {
+		t.Fatalf("event counts %d posts, want 4 (root, ra, rb, rc)", ev.Posts)
+	}
+	// the first analyzer's cached copy is stale now; its next commit on the
+	// event conflicts once and then succeeds
+	rd := docs(spec{id: "rd", parent: "root", min: 4})
+	p, err := a.Plan(ctx, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(ctx, p); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale cache commit: %v, want a conflict", err)
+	}
+	planCommit(t, a, rd)
+	if ev, _ := st.GetEvent(ctx, "ev-root"); ev.Posts != 5 {
+		t.Fatalf("event counts %d posts, want 5", ev.Posts)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"yuqing/alerting/store"
 	"yuqing/analyzer"
 	"yuqing/analyzer/events"
 	"yuqing/analyzer/index"
@@ -54,6 +55,7 @@ type metrics struct {
 	batchSeconds              prometheus.Histogram
 	searchable                prometheus.Histogram
 	stage                     *prometheus.HistogramVec
+	conflicts                 prometheus.Counter
 }
 
 // Register adds the pipeline's metrics to reg.
@@ -70,7 +72,9 @@ func (p *Pipeline) Register(reg prometheus.Registerer) {
 	}
 	p.m.stage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "yuqing_analyzer_stage_seconds",
 		Help: "Time of each stage of an analyzer batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"stage"})
-	reg.MustRegister(p.m.analyzed, p.m.indexed, p.m.events, p.m.redelivered, p.m.lag, p.m.batchSeconds, p.m.searchable, p.m.stage)
+	p.m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_analyzer_conflicts_total",
+		Help: "Batches planned again because another analyzer wrote the same events first."})
+	reg.MustRegister(p.m.analyzed, p.m.indexed, p.m.events, p.m.redelivered, p.m.lag, p.m.batchSeconds, p.m.searchable, p.m.stage, p.m.conflicts)
 }
 
 // Run consumes until ctx ends. It works in two stages so that indexing, the
@@ -171,7 +175,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			continue
 		}
 		j := &job{msgs: msgs, start: time.Now(), indexed: make(chan bool, 1)}
-		if !p.retry(ctx, "analyze and group", func() error { return p.prepare(ctx, j) }) {
+		p.decodeAndAnalyze(j)
+		if !p.retry(ctx, "group", func() error { return p.group(ctx, j) }) {
 			return nil
 		}
 		select {
@@ -209,6 +214,14 @@ func (p *Pipeline) retry(ctx context.Context, what string, fn func() error) bool
 		if ctx.Err() != nil {
 			return false
 		}
+		if errors.Is(err, store.ErrConflict) {
+			// another analyzer got there first: plan again from its state
+			p.log().Debug("analyzer: "+what+": conflict with another analyzer; planning again", "err", err)
+			if p.m.conflicts != nil {
+				p.m.conflicts.Inc()
+			}
+			continue
+		}
 		p.log().Error("analyzer: "+what+" failed; retrying, posts not acknowledged", "err", err, "retry_in", backoff)
 		if !sleep(ctx, backoff) {
 			return false
@@ -217,10 +230,10 @@ func (p *Pipeline) retry(ctx context.Context, what string, fn func() error) bool
 	}
 }
 
-// prepare decodes, analyses and groups a batch and commits its events.
-func (p *Pipeline) prepare(ctx context.Context, j *job) error {
+// decodeAndAnalyze fills the batch's docs.
+func (p *Pipeline) decodeAndAnalyze(j *job) {
 	mark := time.Now()
-	j.docs = j.docs[:0]
+	j.docs = make([]domain.IndexedPost, 0, len(j.msgs))
 	for _, m := range j.msgs {
 		var post domain.Post
 		if err := json.Unmarshal(m.Value, &post); err != nil {
@@ -233,7 +246,13 @@ func (p *Pipeline) prepare(ctx context.Context, j *job) error {
 		j.docs = append(j.docs, domain.IndexedPost{Post: post})
 	}
 	p.analyze(j.docs)
-	mark = p.lap("analyze", mark)
+	p.lap("analyze", mark)
+}
+
+// group decides the batch's events and commits them; a conflict with
+// another analyzer (store.ErrConflict) comes back to be retried at once.
+func (p *Pipeline) group(ctx context.Context, j *job) error {
+	mark := time.Now()
 	plan, err := p.Grouper.Plan(ctx, j.docs)
 	if err != nil {
 		return err

@@ -69,4 +69,9 @@ CREATE INDEX records_kind ON records (kind, published_at DESC);
 CREATE INDEX records_case ON records (case_id) WHERE case_id <> '';
 CREATE INDEX records_unit ON records (unit_id, published_at DESC);
 `,
+	// 2: optimistic concurrency on events, so that several analyzer
+	// processes can share them: a write names the version it read.
+	`
+ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+`,
 }

@@ -237,18 +237,21 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 	if len(events) == 0 && len(assign) == 0 {
 		return nil
 	}
-	// Encode outside the write lock.
+	// Encode outside the write lock, each event at its next version.
 	type row struct {
 		e    *domain.Event
+		next domain.Event
 		data []byte
 	}
 	rows := make([]row, len(events))
 	for i := range events {
-		data, err := json.Marshal(&events[i])
+		next := events[i]
+		next.Version++
+		data, err := json.Marshal(&next)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: save events: encode %q: %w", events[i].ID, err)
 		}
-		rows[i] = row{&events[i], data}
+		rows[i] = row{&events[i], next, data}
 	}
 	pairs := make([]any, 0, 2*len(assign))
 	for p, e := range assign {
@@ -261,26 +264,42 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 	}
 	defer tx.Rollback()
 	if len(rows) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO events (id, heat, grade, last_at, data) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET heat = excluded.heat, grade = excluded.grade, last_at = excluded.last_at, data = excluded.data`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, heat, grade, last_at, data, version) VALUES (?, ?, ?, ?, ?, 1)
+			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: save events: %w", err)
 		}
+		defer ins.Close()
+		upd, err := tx.PrepareContext(ctx, `UPDATE events SET heat = ?, grade = ?, last_at = ?, data = ?, version = version + 1
+			WHERE id = ? AND version = ?`)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: save events: %w", err)
+		}
+		defer upd.Close()
 		for _, r := range rows {
-			if _, err := st.ExecContext(ctx, r.e.ID, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data); err != nil {
-				st.Close()
+			var res sql.Result
+			if r.e.Version == 0 {
+				res, err = ins.ExecContext(ctx, r.e.ID, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data)
+			} else {
+				res, err = upd.ExecContext(ctx, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data, r.e.ID, r.e.Version)
+			}
+			if err != nil {
 				return fmt.Errorf("sqlitestore: save event %q: %w", r.e.ID, err)
 			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("sqlitestore: event %q at version %d: %w", r.e.ID, r.e.Version, store.ErrConflict)
+			}
 		}
-		st.Close()
 	}
 	if len(pairs) > 0 {
 		const q = `INSERT INTO post_events (post_id, event_id) VALUES `
+		var inserted int64
 		var full *sql.Stmt
 		for i := 0; i < len(pairs); i += 2 * assignRows {
 			part := pairs[i:min(i+2*assignRows, len(pairs))]
 			n := len(part) / 2
 			var err error
+			var res sql.Result
 			if n == assignRows {
 				if full == nil {
 					full, err = tx.PrepareContext(ctx, q+strings.Repeat("(?,?),", n-1)+"(?,?) ON CONFLICT (post_id) DO NOTHING")
@@ -289,17 +308,25 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 					}
 					defer full.Close()
 				}
-				_, err = full.ExecContext(ctx, part...)
+				res, err = full.ExecContext(ctx, part...)
 			} else {
-				_, err = tx.ExecContext(ctx, q+strings.Repeat("(?,?),", n-1)+"(?,?) ON CONFLICT (post_id) DO NOTHING", part...)
+				res, err = tx.ExecContext(ctx, q+strings.Repeat("(?,?),", n-1)+"(?,?) ON CONFLICT (post_id) DO NOTHING", part...)
 			}
 			if err != nil {
 				return fmt.Errorf("sqlitestore: save assignments: %w", err)
 			}
+			k, _ := res.RowsAffected()
+			inserted += k
+		}
+		if inserted != int64(len(assign)) {
+			return fmt.Errorf("sqlitestore: %d of %d posts already assigned: %w", int64(len(assign))-inserted, len(assign), store.ErrConflict)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: save events: commit: %w", err)
+	}
+	for i := range rows {
+		rows[i].e.Version = rows[i].next.Version
 	}
 	return nil
 }

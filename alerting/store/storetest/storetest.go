@@ -140,14 +140,22 @@ func testEventsRoundTrip(t *testing.T, st store.Store) {
 
 func testEventsUpsert(t *testing.T, st store.Store) {
 	c := ctx(t)
-	e := SampleEvent("e1", 5, domain.GradeIV, base)
-	if err := st.SaveEvents(c, []domain.Event{e}, nil); err != nil {
+	evs := []domain.Event{SampleEvent("e1", 5, domain.GradeIV, base)}
+	if err := st.SaveEvents(c, evs, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Heat, e.Grade, e.Posts = 500, domain.GradeI, 99999
-	e.Hourly[base.Unix()/3600+1] = 7
-	if err := st.SaveEvents(c, []domain.Event{e}, nil); err != nil {
+	if evs[0].Version != 1 {
+		t.Fatalf("a new event is stored at version %d, want 1", evs[0].Version)
+	}
+	stale := evs[0]
+	evs[0].Heat, evs[0].Grade, evs[0].Posts = 500, domain.GradeI, 99999
+	evs[0].Hourly[base.Unix()/3600+1] = 7
+	if err := st.SaveEvents(c, evs, nil); err != nil {
 		t.Fatal(err)
+	}
+	e := evs[0]
+	if e.Version != 2 {
+		t.Fatalf("an updated event is at version %d, want 2", e.Version)
 	}
 	got, err := st.GetEvent(c, "e1")
 	if err != nil {
@@ -160,6 +168,32 @@ func testEventsUpsert(t *testing.T, st store.Store) {
 	if err != nil || len(list) != 1 || list[0].Heat != 500 {
 		t.Errorf("ListEvents after upsert = %v, %v (indexed columns must follow the upsert)", list, err)
 	}
+
+	// optimistic concurrency: a write based on an old version, or a "new"
+	// event that exists, fails whole, and writes nothing
+	stale.Posts = 1
+	fresh := SampleEvent("e-new", 1, domain.GradeIV, base)
+	for name, batch := range map[string][]domain.Event{
+		"stale version":  {fresh, stale},
+		"exists already": {fresh, SampleEvent("e1", 1, domain.GradeIV, base)},
+	} {
+		err := st.SaveEvents(c, batch, map[string]string{"p-new": "e-new"})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: SaveEvents = %v, want ErrConflict", name, err)
+		}
+		if _, err := st.GetEvent(c, "e-new"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: a conflicting batch wrote its other event (%v)", name, err)
+		}
+		if m, _ := st.PostEvents(c, []string{"p-new"}); len(m) != 0 {
+			t.Errorf("%s: a conflicting batch wrote its assignment", name)
+		}
+		if batch[0].Version != 0 {
+			t.Errorf("%s: a failed write changed the caller's version", name)
+		}
+	}
+	if got, _ := st.GetEvent(c, "e1"); got.Posts != 99999 || got.Version != 2 {
+		t.Errorf("a conflicting write changed the stored event: %+v", got)
+	}
 }
 
 func testAssignments(t *testing.T, st store.Store) {
@@ -168,13 +202,15 @@ func testAssignments(t *testing.T, st store.Store) {
 	if err := st.SaveEvents(c, evs, map[string]string{"p1": "e1", "p2": "e1"}); err != nil {
 		t.Fatal(err)
 	}
-	// p1 again (to another event): ignored; p3 new.
-	if err := st.SaveEvents(c, nil, map[string]string{"p1": "e2", "p3": "e2"}); err != nil {
-		t.Fatalf("second SaveEvents: %v", err)
+	// p1 again (to another event): a conflict, and p3 is not written either
+	if err := st.SaveEvents(c, nil, map[string]string{"p1": "e2", "p3": "e2"}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("reassigning p1: %v, want ErrConflict", err)
 	}
-	// The same batch twice: no error.
-	if err := st.SaveEvents(c, nil, map[string]string{"p1": "e2", "p3": "e2"}); err != nil {
-		t.Fatalf("repeated SaveEvents: %v", err)
+	if m, _ := st.PostEvents(c, []string{"p3"}); len(m) != 0 {
+		t.Fatal("a conflicting batch wrote p3")
+	}
+	if err := st.SaveEvents(c, nil, map[string]string{"p3": "e2"}); err != nil {
+		t.Fatalf("assigning p3: %v", err)
 	}
 	got, err := st.PostEvents(c, []string{"p1", "p2", "p3", "p4"})
 	if err != nil {
