@@ -15,13 +15,26 @@ func TestLoadConfigExampleAndEnv(t *testing.T) {
 	if c.Listen != "127.0.0.1:9999" || c.Data != "data" || c.Alerting.MinGrade != "IV" || c.MaxBacklog != 10000 {
 		t.Fatalf("config %+v", c)
 	}
+	if !c.Embedded() || c.Bus.SQLite.Partitions != 4 || c.inData(c.Index.Bleve.Path, "index") != "data/index" {
+		t.Fatalf("backends %+v %+v %+v", c.Bus, c.Index, c.Store)
+	}
+	none, err := LoadConfig("")
+	if err != nil || !none.Embedded() {
+		t.Fatalf("no file: %+v %v", none, err)
+	}
 }
 
 func TestLoadConfigErrors(t *testing.T) {
+	const embedded = "bus: {sqlite: {}}\nindex: {bleve: {}}\nstore: {sqlite: {}}\n"
 	for name, body := range map[string]string{
-		"unknown key": "listne: x\n",
-		"bad grade":   "alerting:\n  min_grade: V\n",
-		"bad target":  "target: everything\n",
+		"unknown key":        embedded + "listne: x\n",
+		"bad grade":          embedded + "alerting:\n  min_grade: V\n",
+		"bad target":         embedded + "target: everything\n",
+		"no bus":             "index: {bleve: {}}\nstore: {sqlite: {}}\n",
+		"two stores":         "bus: {sqlite: {}}\nindex: {bleve: {}}\nstore: {sqlite: {}, postgres: {dsn: x}}\n",
+		"kafka no brokers":   "bus: {kafka: {}}\nindex: {bleve: {}}\nstore: {sqlite: {}}\n",
+		"roles on embedded":  embedded + "target: analyzer\n",
+		"postgres empty dsn": "bus: {sqlite: {}}\nindex: {bleve: {}}\nstore: {postgres: {}}\n",
 	} {
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(p, []byte(body), 0o644)

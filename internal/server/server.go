@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,18 +22,15 @@ import (
 	"yuqing/alerting"
 	"yuqing/alerting/orgtree"
 	"yuqing/alerting/store"
-	"yuqing/alerting/store/sqlitestore"
 	"yuqing/analyzer"
 	"yuqing/analyzer/events"
 	"yuqing/analyzer/index"
-	"yuqing/analyzer/index/bleveindex"
 	"yuqing/analyzer/pipeline"
 	"yuqing/analyzer/places"
 	"yuqing/dashboard"
 	"yuqing/domain"
 	"yuqing/ingest"
 	"yuqing/ingest/bus"
-	"yuqing/ingest/bus/sqlitebus"
 )
 
 // Server is one yuqing process.
@@ -71,21 +67,9 @@ func New(cfg Config, log *slog.Logger) (s *Server, err error) {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("数据目录 %s: %w", cfg.Data, err)
 	}
-	b, err := sqlitebus.Open(filepath.Join(cfg.Data, "bus.db"), sqlitebus.WithPartitions(cfg.Bus.Partitions), sqlitebus.WithLogger(log))
-	if err != nil {
-		return nil, fmt.Errorf("打开消息总线: %w", err)
+	if err := s.openBackends(context.Background()); err != nil {
+		return nil, err
 	}
-	s.Bus = b
-	st, err := sqlitestore.Open(filepath.Join(cfg.Data, "store.db"))
-	if err != nil {
-		return nil, fmt.Errorf("打开存储: %w", err)
-	}
-	s.Store = st
-	ix, err := bleveindex.Open(filepath.Join(cfg.Data, "index"))
-	if err != nil {
-		return nil, fmt.Errorf("打开索引: %w", err)
-	}
-	s.Index = ix
 	if s.Tree, err = loadTree(cfg.Units); err != nil {
 		return nil, err
 	}
