@@ -6,7 +6,7 @@ LISTEN  ?= 127.0.0.1:8080
 SHARED  ?= ../shared/data
 PKGS    := ./...
 
-.PHONY: build run test test-race bench bench-replay lint clean
+.PHONY: build run test test-integration test-race bench bench-replay lint clean
 
 build:
 	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/yuqing
@@ -17,6 +17,13 @@ run: build
 # Every test that needs no outside server (embedded backends only).
 test:
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Every test again, this time with real Kafka, Elasticsearch and PostgreSQL
+# (started first if they are not running): the conformance suites of the
+# scale-out backends and the tests that run the product on them.
+test-integration: services
+	set -a; . ./.cache/services/env; set +a; \
+		CGO_ENABLED=1 $(GO) test -count=1 -timeout 40m $(PKGS)
 
 test-race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
@@ -39,3 +46,15 @@ lint:
 
 clean:
 	rm -rf bin bench.out
+
+# Real Kafka, Elasticsearch and PostgreSQL on 127.0.0.1 for the integration tests
+# (installed into .cache/services/ on first use; needs root). See deploy/local/services.sh.
+.PHONY: services services-stop services-status
+services:
+	./deploy/local/services.sh start
+
+services-stop:
+	./deploy/local/services.sh stop
+
+services-status:
+	./deploy/local/services.sh status
