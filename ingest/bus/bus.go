@@ -18,6 +18,9 @@ import (
 const (
 	TopicPosts  = "posts"
 	TopicEvents = "events"
+	// TopicCases carries case changes to dashboard processes when the roles
+	// run in separate processes.
+	TopicCases = "cases"
 )
 
 // ErrClosed is returned by operations on a closed bus or subscription.

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -202,6 +203,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
 	}
+	if t == "dashboard" {
+		// the roles run elsewhere: the live feed comes through the bus
+		start("feed posts", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicPosts, "post") })
+		start("feed events", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicEvents, "event") })
+		start("feed cases", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicCases, "case") })
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -243,7 +250,49 @@ func (s *Server) runAlerting(ctx context.Context) error {
 			s.casesOpened.Inc()
 		}
 		s.Hub.Publish("case", c)
+		s.shareCase(ctx, c)
 	})
+}
+
+// shareCase tells dashboard processes about a case change when the roles
+// run in separate processes. It is a view: a failure is logged, not retried.
+func (s *Server) shareCase(ctx context.Context, c domain.Case) {
+	if s.cfg.Target == "all" {
+		return
+	}
+	v, err := json.Marshal(c)
+	if err == nil {
+		err = s.Bus.Publish(ctx, bus.TopicCases, bus.Message{Key: c.ID, Value: v})
+	}
+	if err != nil {
+		s.log.Warn("分享案件变化失败", "case", c.ID, "err", err)
+	}
+}
+
+// runFeed passes a topic's messages to the dashboard's live feed, for a
+// dashboard process whose analyzer and alerting run elsewhere. Only views
+// depend on it, so it acknowledges as soon as the hub has them.
+func (s *Server) runFeed(ctx context.Context, topic, kind string) error {
+	sub, err := s.Bus.Subscribe(ctx, topic, "dashboard")
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	for {
+		msgs, err := sub.Fetch(ctx, 500)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		for _, m := range msgs {
+			s.Hub.Publish(kind, json.RawMessage(m.Value))
+		}
+		if err := sub.Ack(ctx, msgs...); err != nil && ctx.Err() == nil {
+			s.log.Warn("看板推送确认失败", "topic", topic, "err", err)
+		}
+	}
 }
 
 // closeBackends closes the index and store first (the roles that write them
