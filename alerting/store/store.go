@@ -65,8 +65,11 @@ type Store interface {
 type EventFilter struct {
 	MinGrade domain.Grade // only events graded this severe or more
 	Since    time.Time    // LastAt at or after
-	Sort     string       // "heat" (default) or "recent" (LastAt, newest first)
-	Limit    int          // 0 means 50
+	// WrittenSince: only events written to the store at or after this wall
+	// time (by any process), so an analyzer can pick up the others' events.
+	WrittenSince time.Time
+	Sort         string // "heat" (default) or "recent" (LastAt, newest first)
+	Limit        int    // 0 means 50
 }
 
 // CaseFilter selects cases. Zero values do not filter.

@@ -70,6 +70,9 @@ type Config struct {
 	// CacheLoadLimit bounds the events loaded from the store at once to
 	// fill the candidate cache.
 	CacheLoadLimit int
+	// SyncInterval: at most this often, an original post's planning first
+	// takes in the events other analyzers wrote to the shared store.
+	SyncInterval time.Duration
 	// Now stamps UpdatedAt (wall time; never used for figures).
 	Now func() time.Time
 	// Logger for warnings; slog.Default() when nil.
@@ -110,6 +113,7 @@ func DefaultConfig() Config {
 		GradeII:          71,
 		GradeI:           80,
 		CacheLoadLimit:   100_000,
+		SyncInterval:     time.Second,
 		Now:              time.Now,
 	}
 }
@@ -137,6 +141,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	setD(&c.Window, d.Window)
+	setD(&c.SyncInterval, d.SyncInterval)
 	setI(&c.MaxHamming, d.MaxHamming)
 	setI(&c.MinSimhashTokens, d.MinSimhashTokens)
 	setI(&c.TopKeywords, d.TopKeywords)
@@ -191,7 +196,14 @@ type Grouper struct {
 	mu    sync.Mutex
 	gen   uint64
 	cache *cache
+	// synced is when the cache last took in the events other analyzers
+	// wrote to the shared store (wall time).
+	synced time.Time
 }
+
+// syncSlack covers clock differences between analyzers and writes in flight
+// when the cache takes in the others' events.
+const syncSlack = 3 * time.Second
 
 // New makes a Grouper over the store.
 func New(st store.Store, cfg Config) *Grouper {
@@ -201,6 +213,25 @@ func New(st store.Store, cfg Config) *Grouper {
 
 // Config gives the thresholds in force (defaults filled in).
 func (g *Grouper) Config() Config { return g.cfg }
+
+// sync takes into the similarity cache the events that other analyzers
+// sharing the store wrote since the last sync, so that an original post can
+// join an event another process started.
+func (g *Grouper) sync(ctx context.Context) error {
+	started := time.Now()
+	evs, err := g.st.ListEvents(ctx, store.EventFilter{WrittenSince: g.synced.Add(-syncSlack), Since: g.cache.from,
+		Sort: "recent", Limit: g.cfg.CacheLoadLimit})
+	if err != nil {
+		return fmt.Errorf("events: taking in other analyzers' events: %w", err)
+	}
+	for i := range evs {
+		if old, ok := g.cache.events[evs[i].ID]; !ok || old.Version < evs[i].Version {
+			g.cache.put(&evs[i])
+		}
+	}
+	g.synced = started
+	return nil
+}
 
 // refresh replaces the cached state of the given events with the store's.
 func (g *Grouper) refresh(ctx context.Context, evs []domain.Event) {
@@ -336,8 +367,17 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 		}
 	}
 	if !minRoot.IsZero() {
+		started := time.Now()
+		loaded := g.cache.loaded
 		if err := g.cache.ensure(ctx, g.st, minRoot.Add(-g.cfg.Window), g.cfg.CacheLoadLimit, g.cfg.Logger); err != nil {
 			return Plan{}, err
+		}
+		if !loaded {
+			g.synced = started
+		} else if time.Since(g.synced) >= g.cfg.SyncInterval {
+			if err := g.sync(ctx); err != nil {
+				return Plan{}, err
+			}
 		}
 	}
 

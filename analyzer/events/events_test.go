@@ -667,3 +667,17 @@ func TestTwoGroupersShareTheStore(t *testing.T) {
 		t.Fatalf("event counts %d posts, want 5", ev.Posts)
 	}
 }
+
+// TestSyncSeesOtherAnalyzersEvents: an original post planned by one analyzer
+// joins the near-duplicate event another analyzer started after the first
+// loaded its cache.
+func TestSyncSeesOtherAnalyzersEvents(t *testing.T) {
+	st := openStore(t)
+	a, b := New(st, Config{}), New(st, Config{SyncInterval: time.Nanosecond})
+	planCommit(t, b, docs(spec{id: "early", min: 0, text: textB})) // b's cache is loaded now
+	planCommit(t, a, docs(spec{id: "x", min: 10, text: textA}))
+	p := planCommit(t, b, docs(spec{id: "y", min: 20, text: textA2}))
+	if p.Assign["y"] != "ev-x" {
+		t.Fatalf("near-duplicate went to %q, want the other analyzer's ev-x", p.Assign["y"])
+	}
+}

@@ -74,4 +74,10 @@ CREATE INDEX records_unit ON records (unit_id, published_at DESC);
 	`
 ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 `,
+	// 3: when each event was last written (wall time of the writer), so
+	// that analyzers sharing the store can pick up each other's events.
+	`
+ALTER TABLE events ADD COLUMN written_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX events_written_at ON events (written_at);
+`,
 }

@@ -264,13 +264,14 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 	}
 	defer tx.Rollback()
 	if len(rows) > 0 {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, heat, grade, last_at, data, version) VALUES (?, ?, ?, ?, ?, 1)
+		written := time.Now().UnixNano()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, heat, grade, last_at, data, version, written_at) VALUES (?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: save events: %w", err)
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE events SET heat = ?, grade = ?, last_at = ?, data = ?, version = version + 1
+		upd, err := tx.PrepareContext(ctx, `UPDATE events SET heat = ?, grade = ?, last_at = ?, data = ?, version = version + 1, written_at = ?
 			WHERE id = ? AND version = ?`)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: save events: %w", err)
@@ -279,9 +280,9 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 		for _, r := range rows {
 			var res sql.Result
 			if r.e.Version == 0 {
-				res, err = ins.ExecContext(ctx, r.e.ID, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data)
+				res, err = ins.ExecContext(ctx, r.e.ID, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data, written)
 			} else {
-				res, err = upd.ExecContext(ctx, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data, r.e.ID, r.e.Version)
+				res, err = upd.ExecContext(ctx, r.e.Heat, int(r.e.Grade), nanos(r.e.LastAt), r.data, written, r.e.ID, r.e.Version)
 			}
 			if err != nil {
 				return fmt.Errorf("sqlitestore: save event %q: %w", r.e.ID, err)
@@ -342,6 +343,10 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]domain.E
 	if !f.Since.IsZero() {
 		where = append(where, "last_at >= ?")
 		a = append(a, nanos(f.Since))
+	}
+	if !f.WrittenSince.IsZero() {
+		where = append(where, "written_at >= ?")
+		a = append(a, nanos(f.WrittenSince))
 	}
 	q := `SELECT data FROM events`
 	if len(where) > 0 {

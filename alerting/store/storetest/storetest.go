@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"EventsRoundTrip", testEventsRoundTrip},
 		{"EventsUpsert", testEventsUpsert},
+		{"EventsWrittenSince", testEventsWrittenSince},
 		{"AssignmentsIdempotent", testAssignments},
 		{"ManyIDs", testManyIDs},
 		{"ListEvents", testListEvents},
@@ -135,6 +136,33 @@ func testEventsRoundTrip(t *testing.T, st store.Store) {
 	}
 	if err := st.SaveEvents(c, nil, nil); err != nil {
 		t.Errorf("SaveEvents(nil, nil): %v", err)
+	}
+}
+
+func testEventsWrittenSince(t *testing.T, st store.Store) {
+	c := ctx(t)
+	first := []domain.Event{SampleEvent("w1", 1, domain.GradeIV, base), SampleEvent("w2", 2, domain.GradeIV, base)}
+	if err := st.SaveEvents(c, first, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	mark := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	first[1].Posts++
+	later := []domain.Event{first[1], SampleEvent("w3", 3, domain.GradeIV, base)}
+	if err := st.SaveEvents(c, later, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ListEvents(c, store.EventFilter{WrittenSince: mark, Sort: "recent", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, e := range got {
+		ids[e.ID] = true
+	}
+	if len(got) != 2 || !ids["w2"] || !ids["w3"] {
+		t.Fatalf("events written since the mark: %v, want w2 (updated) and w3 (new)", ids)
 	}
 }
 

@@ -1,0 +1,85 @@
+package pgstore
+
+// migrations is the schema history, oldest first: migration i+1 is
+// migrations[i]. It mirrors sqlitestore's migrations one for one (same
+// tables, columns, indexes and order); only the action ids differ (an
+// identity column here, AUTOINCREMENT there). The JSON documents are kept as
+// TEXT, as in SQLite: they are read back whole, and TEXT accepts every string
+// Go's encoder writes (JSONB refuses the \u0000 escape a post may carry).
+// A migration is never edited once released; a change is a new entry, added
+// to both backends.
+var migrations = []string{
+	// 1: events, assignments, cases with their audit trail, units, records.
+	`
+CREATE TABLE events (
+	id      TEXT PRIMARY KEY,
+	heat    DOUBLE PRECISION NOT NULL,
+	grade   INTEGER NOT NULL,
+	last_at BIGINT NOT NULL,
+	data    TEXT NOT NULL
+);
+CREATE INDEX events_heat ON events (heat DESC, id);
+CREATE INDEX events_last_at ON events (last_at DESC, id);
+
+CREATE TABLE post_events (
+	post_id  TEXT PRIMARY KEY,
+	event_id TEXT NOT NULL
+);
+
+CREATE TABLE cases (
+	id         TEXT PRIMARY KEY,
+	event_id   TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	unit_id    TEXT NOT NULL,
+	grade      INTEGER NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX cases_event_id ON cases (event_id);
+CREATE INDEX cases_status ON cases (status, created_at DESC);
+CREATE INDEX cases_unit ON cases (unit_id, created_at DESC);
+CREATE INDEX cases_created ON cases (created_at DESC, id);
+
+CREATE TABLE case_actions (
+	id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	case_id      TEXT NOT NULL REFERENCES cases (id),
+	kind         TEXT NOT NULL,
+	actor        TEXT NOT NULL,
+	note         TEXT NOT NULL,
+	evidence_url TEXT NOT NULL,
+	at           BIGINT NOT NULL
+);
+CREATE INDEX case_actions_case ON case_actions (case_id, id);
+
+CREATE TABLE units (
+	id        TEXT PRIMARY KEY,
+	parent_id TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	data      TEXT NOT NULL
+);
+
+CREATE TABLE records (
+	id           TEXT PRIMARY KEY,
+	kind         TEXT NOT NULL,
+	case_id      TEXT NOT NULL,
+	unit_id      TEXT NOT NULL,
+	published_at BIGINT NOT NULL,
+	data         TEXT NOT NULL
+);
+CREATE INDEX records_kind ON records (kind, published_at DESC);
+CREATE INDEX records_case ON records (case_id) WHERE case_id <> '';
+CREATE INDEX records_unit ON records (unit_id, published_at DESC);
+`,
+	// 2: optimistic concurrency on events, so that several analyzer
+	// processes can share them: a write names the version it read.
+	`
+ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+`,
+	// 3: when each event was last written (wall time of the writer), so
+	// that analyzers sharing the store can pick up each other's events.
+	`
+ALTER TABLE events ADD COLUMN written_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX events_written_at ON events (written_at);
+`,
+}
