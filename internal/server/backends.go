@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"yuqing/alerting/store/pgstore"
 	"yuqing/alerting/store/sqlitestore"
 	"yuqing/analyzer/index/bleveindex"
+	"yuqing/analyzer/index/esindex"
+	"yuqing/ingest/bus/kafkabus"
 	"yuqing/ingest/bus/sqlitebus"
 )
 
@@ -21,8 +24,14 @@ func (s *Server) openBackends(ctx context.Context) error {
 			return fmt.Errorf("打开消息总线: %w", err)
 		}
 		s.Bus = b
-	default:
-		return fmt.Errorf("bus: 此版本不支持所配置的后端")
+	case cfg.Bus.Kafka != nil:
+		k := cfg.Bus.Kafka
+		b, err := kafkabus.Open(k.Brokers, kafkabus.WithPartitions(k.Partitions), kafkabus.WithTopicPrefix(k.TopicPrefix),
+			kafkabus.WithLogger(s.log))
+		if err != nil {
+			return fmt.Errorf("连接 Kafka %v: %w", k.Brokers, err)
+		}
+		s.Bus = b
 	}
 	switch {
 	case cfg.Store.SQLite != nil:
@@ -31,8 +40,16 @@ func (s *Server) openBackends(ctx context.Context) error {
 			return fmt.Errorf("打开存储: %w", err)
 		}
 		s.Store = st
-	default:
-		return fmt.Errorf("store: 此版本不支持所配置的后端")
+	case cfg.Store.Postgres != nil:
+		var opts []pgstore.Option
+		if cfg.Store.Postgres.Schema != "" {
+			opts = append(opts, pgstore.WithSchema(cfg.Store.Postgres.Schema))
+		}
+		st, err := pgstore.Open(ctx, cfg.Store.Postgres.DSN, opts...)
+		if err != nil {
+			return fmt.Errorf("连接 PostgreSQL: %w", err)
+		}
+		s.Store = st
 	}
 	switch {
 	case cfg.Index.Bleve != nil:
@@ -41,8 +58,13 @@ func (s *Server) openBackends(ctx context.Context) error {
 			return fmt.Errorf("打开索引: %w", err)
 		}
 		s.Index = ix
-	default:
-		return fmt.Errorf("index: 此版本不支持所配置的后端")
+	case cfg.Index.Elasticsearch != nil:
+		e := cfg.Index.Elasticsearch
+		ix, err := esindex.Open(ctx, e.Addresses, esindex.WithPrefix(e.Prefix), esindex.WithLogger(s.log))
+		if err != nil {
+			return fmt.Errorf("连接 Elasticsearch %v: %w", e.Addresses, err)
+		}
+		s.Index = ix
 	}
 	return nil
 }

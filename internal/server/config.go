@@ -86,7 +86,8 @@ type SQLiteStore struct {
 
 // PostgresStore is a PostgreSQL database.
 type PostgresStore struct {
-	DSN string `yaml:"dsn"`
+	DSN    string `yaml:"dsn"`
+	Schema string `yaml:"schema"` // default: the DSN's search_path (public)
 }
 
 // Embedded reports whether every port is on its embedded backend, which

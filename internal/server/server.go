@@ -54,15 +54,15 @@ type Server struct {
 }
 
 // New opens the backends and builds the roles; nothing runs until Run.
-func New(cfg Config, log *slog.Logger) (s *Server, err error) {
+func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s = &Server{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {
-			s.closeBackends()
+			s.closeBackends() // what was opened before the failure
 		}
 	}()
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {

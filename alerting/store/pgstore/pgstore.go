@@ -174,6 +174,13 @@ func conflict(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
+// assigned reports whether err is the unique violation of a post already
+// assigned.
+func assigned(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "post_events_pkey"
+}
+
 // ---- events ----
 
 // PostEvents implements store.Store. The ids go as one array parameter,
@@ -245,8 +252,12 @@ const (
 		ON CONFLICT (id) DO NOTHING`
 	updateEvent = `UPDATE events SET heat = $1, grade = $2, last_at = $3, data = $4, version = version + 1, written_at = $5
 		WHERE id = $6 AND version = $7`
+	// A plain INSERT: a post already assigned violates the primary key,
+	// which aborts the transaction, so nothing is written. It has the
+	// effect of ON CONFLICT DO NOTHING with a count of the rows inserted,
+	// at half the cost (no speculative insertion per row).
 	insertAssignments = `INSERT INTO post_events (post_id, event_id)
-		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (post_id) DO NOTHING`
+		SELECT * FROM unnest($1::text[], $2::text[])`
 )
 
 // SaveEvents implements store.Store. The events and the assignments go to
@@ -317,7 +328,7 @@ func (s *Store) SaveEvents(ctx context.Context, events []domain.Event, assign ma
 }
 
 // saveResults reads SaveEvents' batch results and checks the row counts.
-func (s *Store) saveResults(br pgx.BatchResults, events []domain.Event, order []int, assigned int) error {
+func (s *Store) saveResults(br pgx.BatchResults, events []domain.Event, order []int, posts int) error {
 	if _, err := br.Exec(); err != nil {
 		return fmt.Errorf("pgstore: save events: begin: %w", err)
 	}
@@ -331,13 +342,18 @@ func (s *Store) saveResults(br pgx.BatchResults, events []domain.Event, order []
 			return fmt.Errorf("pgstore: event %q at version %d: %w", e.ID, e.Version, store.ErrConflict)
 		}
 	}
-	if assigned > 0 {
+	if posts > 0 {
 		tag, err := br.Exec()
+		if assigned(err) {
+			var pe *pgconn.PgError
+			errors.As(err, &pe)
+			return fmt.Errorf("pgstore: save assignments: %s: %w", pe.Detail, store.ErrConflict)
+		}
 		if err != nil {
 			return fmt.Errorf("pgstore: save assignments: %w", err)
 		}
-		if n := tag.RowsAffected(); n != int64(assigned) {
-			return fmt.Errorf("pgstore: %d of %d posts already assigned: %w", int64(assigned)-n, assigned, store.ErrConflict)
+		if n := tag.RowsAffected(); n != int64(posts) {
+			return fmt.Errorf("pgstore: save assignments: %d of %d posts written", n, posts)
 		}
 	}
 	return nil

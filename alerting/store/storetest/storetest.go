@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventsUpsert", testEventsUpsert},
 		{"EventsWrittenSince", testEventsWrittenSince},
 		{"AssignmentsIdempotent", testAssignments},
+		{"ConflictWritesNothing", testConflictWritesNothing},
 		{"ManyIDs", testManyIDs},
 		{"ListEvents", testListEvents},
 		{"CreateCaseOnce", testCreateCaseOnce},
@@ -250,6 +251,51 @@ func testAssignments(t *testing.T, st store.Store) {
 	}
 	if got, err := st.PostEvents(c, nil); err != nil || len(got) != 0 {
 		t.Errorf("PostEvents(nil) = %v, %v", got, err)
+	}
+}
+
+// testConflictWritesNothing: a batch that updates events correctly but
+// assigns one post already assigned (the last of a thousand) fails whole:
+// no event is updated or created, no other post is assigned, and the
+// caller's versions are untouched.
+func testConflictWritesNothing(t *testing.T, st store.Store) {
+	c := ctx(t)
+	evs := []domain.Event{SampleEvent("e1", 1, domain.GradeIV, base), SampleEvent("e2", 2, domain.GradeIV, base)}
+	if err := st.SaveEvents(c, evs, map[string]string{"p-zzz": "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	evs[0].Posts, evs[1].Posts = 777, 888
+	batch := []domain.Event{evs[0], evs[1], SampleEvent("e3", 3, domain.GradeIV, base)}
+	assign := map[string]string{"p-zzz": "e2"}
+	for i := range 999 {
+		assign[fmt.Sprintf("p-%04d", i)] = "e3"
+	}
+	if err := st.SaveEvents(c, batch, assign); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("SaveEvents with a post already assigned = %v, want ErrConflict", err)
+	}
+	for i, want := range []int64{1, 1, 0} {
+		if batch[i].Version != want {
+			t.Errorf("a failed write changed the caller's version of %s to %d", batch[i].ID, batch[i].Version)
+		}
+	}
+	got, err := st.GetEvents(c, []string{"e1", "e2", "e3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["e1"].Posts != 1234 || got["e1"].Version != 1 || got["e2"].Posts != 1234 || got["e2"].Version != 1 {
+		t.Errorf("a conflicting batch changed the events: %+v", got)
+	}
+	m, err := st.PostEvents(c, []string{"p-zzz", "p-0000", "p-0998"})
+	if err != nil || len(m) != 1 || m["p-zzz"] != "e1" {
+		t.Errorf("assignments after a conflicting batch = %v, %v; want only p-zzz → e1", m, err)
+	}
+	// The same batch without the taken post goes through.
+	delete(assign, "p-zzz")
+	if err := st.SaveEvents(c, batch, assign); err != nil {
+		t.Fatalf("SaveEvents after removing the taken post: %v", err)
+	}
+	if batch[0].Version != 2 || batch[2].Version != 1 {
+		t.Errorf("versions after success: %d, %d; want 2, 1", batch[0].Version, batch[2].Version)
 	}
 }
 
