@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,6 +142,10 @@ func GetJSON(ctx context.Context, url string, v any) (int, error) {
 	defer res.Body.Close()
 	if res.StatusCode == 200 && v != nil {
 		return 200, json.NewDecoder(res.Body).Decode(v)
+	}
+	if res.StatusCode >= 500 {
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 2000))
+		return res.StatusCode, fmt.Errorf("%s answered %d: %s", url, res.StatusCode, body)
 	}
 	return res.StatusCode, nil
 }
