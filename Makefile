@@ -21,9 +21,11 @@ test:
 # Every test again, this time with real Kafka, Elasticsearch and PostgreSQL
 # (started first if they are not running): the conformance suites of the
 # scale-out backends and the tests that run the product on them.
+# The fault tests, which stop and restart the shared servers, run last on their own.
 test-integration: services
 	set -a; . ./.cache/services/env; set +a; \
-		CGO_ENABLED=1 $(GO) test -count=1 -timeout 40m $(PKGS)
+		CGO_ENABLED=1 $(GO) test -count=1 -timeout 40m $(PKGS) && \
+		YUQING_FAULTS=1 CGO_ENABLED=1 $(GO) test -count=1 -timeout 30m -run Fault -v ./internal/e2e/
 
 test-race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
