@@ -1,0 +1,740 @@
+// Package esindex is the Elasticsearch 8 backend of the Index port, for
+// deployments that outgrow the embedded bleveindex. It gives the same answers
+// as bleveindex for the same data: the same Chinese tokens, AND semantics,
+// filters, sort orders, over-time intervals and China-time buckets.
+//
+// Layout: one index per month of published_at (China time), named
+// "<prefix>-2006.01" ("<prefix>-undated" for posts without a time), all
+// created on first write from the index template "<prefix>-template" and
+// joined to the alias "<prefix>", which every search, Get and Count use. A
+// post's published_at never changes, so the same post always goes to the same
+// monthly index, and the document id being the post id makes indexing it
+// again an overwrite, not a duplicate.
+//
+// Mappings (explicit, dynamic "strict"): content_tokens holds title + text
+// cut in Go by gojieba's search mode (segment.CutForSearch, dropping tokens
+// of only spaces or punctuation, lowercased) — the terms of bleveindex's
+// analyzer — as the values of a keyword field with term frequencies and
+// norms, so that BM25 scores them like an analysed text field. No analyzer
+// is involved, so neither an Elasticsearch plugin nor the analysis-common
+// module is needed (the integ-test distribution that deploy/local runs has
+// no whitespace tokenizer and no lowercase filter). The query is cut the same
+// way and every word must match. Keyword fields: sentiment, category, region
+// (WithRegion, by default DefaultRegion, the rule of bleveindex), unit,
+// event_id, source, keywords (multi-valued), parent_id. published_at is
+// date_nanos, so ranges are exact to the nanosecond like bleveindex's (it
+// holds 1970 to 2262; a post outside is refused by Elasticsearch and
+// reported as failed). The whole IndexedPost is kept in _source under "doc"
+// (an object with enabled:false: stored, not indexed), from which Get and
+// Search return full documents; content_tokens is left out of _source.
+//
+// Durability: Index sends the posts through an esutil.BulkIndexer and returns
+// nil only when every item succeeded; otherwise its error names the failed
+// post ids, so the caller does not acknowledge them. Elasticsearch answers a
+// bulk request only after it has fsynced the translog
+// (index.translog.durability "request", the default, which the template does
+// not change), so an acknowledged post survives a crash. The posts are
+// searchable when Index returns: by default it refreshes the indices it wrote
+// to (RefreshExplicit); WithRefresh(RefreshWaitFor) asks the bulk requests to
+// wait for the periodic refresh instead.
+package esindex
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"yuqing/analyzer/index"
+	"yuqing/analyzer/segment"
+	"yuqing/domain"
+)
+
+// DefaultPrefix is the default name of the alias and the prefix of the indices.
+const DefaultPrefix = "yuqing-posts"
+
+// Field names in the Elasticsearch documents.
+const (
+	fContent   = "content_tokens"
+	fSentiment = "sentiment"
+	fCategory  = "category"
+	fRegion    = "region"
+	fUnit      = "unit"
+	fEventID   = "event_id"
+	fSource    = "source"
+	fKeywords  = "keywords"
+	fParentID  = "parent_id"
+	fPublished = "published_at"
+	fDoc       = "doc"
+)
+
+// Refresh modes: how Index makes its posts searchable before it returns.
+const (
+	// RefreshExplicit sends the bulk requests without refresh, then one
+	// _refresh of the indices written to.
+	RefreshExplicit = "explicit"
+	// RefreshWaitFor sends the bulk requests with refresh=wait_for: each
+	// returns after the next periodic refresh (index.refresh_interval, 1s).
+	RefreshWaitFor = "wait_for"
+)
+
+// maxResultWindow is index.max_result_window in the template: Offset+Size
+// beyond it is refused.
+const maxResultWindow = 100_000
+
+// maxTermChars is the ignore_above of the keyword fields: 4,096 characters
+// of up to 4 bytes stay under Lucene's term limit.
+const maxTermChars = 4096
+
+// China time, fixed so that no tzdata is needed.
+var cst = time.FixedZone("CST", 8*3600)
+
+// Index is an Elasticsearch index of analysed posts. It is safe for
+// concurrent use.
+type Index struct {
+	es        *elasticsearch.Client
+	transport *http.Transport
+	addrs     []string
+	prefix    string
+	seg       *segment.Segmenter
+	region    func(domain.IndexedPost) string
+	log       *slog.Logger
+	shards    int
+	replicas  int
+	workers   int
+	flush     int
+	refresh   string
+
+	mu     sync.RWMutex // guards closed against use after Close
+	closed bool
+}
+
+var _ index.Index = (*Index)(nil)
+
+// Option configures Open.
+type Option func(*Index)
+
+// WithPrefix sets the alias name and index prefix (default "yuqing-posts").
+// It must be a valid lowercase Elasticsearch index name.
+func WithPrefix(name string) Option { return func(ix *Index) { ix.prefix = name } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(ix *Index) { ix.log = l } }
+
+// WithShards sets the primary shards of each monthly index (default 1).
+func WithShards(n int) Option { return func(ix *Index) { ix.shards = n } }
+
+// WithReplicas sets the replicas of each monthly index (default 0).
+func WithReplicas(n int) Option { return func(ix *Index) { ix.replicas = n } }
+
+// WithBulk sets the bulk indexer's workers (parallel bulk requests of one
+// Index call; default 2) and the size in bytes at which a bulk request is
+// sent (default 5 MiB).
+func WithBulk(workers, flushBytes int) Option {
+	return func(ix *Index) { ix.workers, ix.flush = workers, flushBytes }
+}
+
+// WithRefresh sets how Index makes posts searchable: RefreshExplicit
+// (default) or RefreshWaitFor.
+func WithRefresh(mode string) Option { return func(ix *Index) { ix.refresh = mode } }
+
+// WithRegion sets how a post's region facet value is found (default
+// DefaultRegion).
+func WithRegion(f func(domain.IndexedPost) string) Option {
+	return func(ix *Index) { ix.region = f }
+}
+
+// DefaultRegion is the default region rule, the same as bleveindex's: the
+// post's Region, else the first place the analyzer found.
+func DefaultRegion(p domain.IndexedPost) string {
+	if p.Region != "" {
+		return p.Region
+	}
+	if len(p.Analysis.Places) > 0 {
+		return p.Analysis.Places[0]
+	}
+	return ""
+}
+
+var validPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,200}$`)
+
+// Open connects to Elasticsearch at addresses (e.g. http://127.0.0.1:9200)
+// and puts the index template, so that monthly indices are created with the
+// mappings on first write. It does not create any index.
+func Open(ctx context.Context, addresses []string, opts ...Option) (*Index, error) {
+	ix := &Index{
+		addrs: addresses, prefix: DefaultPrefix, region: DefaultRegion, log: slog.Default(),
+		shards: 1, replicas: 0, workers: 2, flush: 5 << 20, refresh: RefreshExplicit,
+	}
+	for _, o := range opts {
+		o(ix)
+	}
+	switch {
+	case len(addresses) == 0:
+		return nil, errors.New("esindex: open: no Elasticsearch address")
+	case !validPrefix.MatchString(ix.prefix):
+		return nil, fmt.Errorf("esindex: open: prefix %q is not a valid lowercase index name", ix.prefix)
+	case ix.shards < 1 || ix.replicas < 0:
+		return nil, fmt.Errorf("esindex: open: %d shards, %d replicas", ix.shards, ix.replicas)
+	case ix.refresh != RefreshExplicit && ix.refresh != RefreshWaitFor:
+		return nil, fmt.Errorf("esindex: open: refresh mode %q (want %q or %q)", ix.refresh, RefreshExplicit, RefreshWaitFor)
+	}
+	if ix.workers < 1 {
+		ix.workers = 1
+	}
+	if ix.flush < 1<<10 {
+		ix.flush = 1 << 10
+	}
+	seg, err := segment.Default()
+	if err != nil {
+		return nil, fmt.Errorf("esindex: open: %w", err)
+	}
+	ix.seg = seg
+	ix.transport = &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+		// A hung Elasticsearch becomes an error (the bulk indexer's
+		// requests do not follow the caller's context).
+		ResponseHeaderTimeout: 2 * time.Minute,
+	}
+	ix.es, err = elasticsearch.NewClient(elasticsearch.Config{
+		Addresses:  addresses,
+		Transport:  ix.transport,
+		MaxRetries: 3,
+	})
+	if err != nil {
+		ix.transport.CloseIdleConnections()
+		return nil, fmt.Errorf("esindex: open %v: %w", addresses, err)
+	}
+	if err := ix.putTemplate(ctx); err != nil {
+		ix.transport.CloseIdleConnections()
+		return nil, err
+	}
+	ix.log.Info("esindex: opened", "addresses", addresses, "alias", ix.prefix, "refresh", ix.refresh)
+	return ix, nil
+}
+
+// Alias gives the alias name that searches use.
+func (ix *Index) Alias() string { return ix.prefix }
+
+func (ix *Index) templateName() string { return ix.prefix + "-template" }
+
+// template gives the index template of the monthly indices.
+func (ix *Index) template() map[string]any {
+	// ignore_above: a longer value is kept in _source but not indexed,
+	// rather than failing the post on Lucene's 32,766-byte term limit.
+	kw := map[string]any{"type": "keyword", "ignore_above": maxTermChars}
+	return map[string]any{
+		"index_patterns": []string{ix.prefix + "-*"},
+		"priority":       200,
+		"_meta":          map[string]any{"owner": "yuqing esindex"},
+		"template": map[string]any{
+			"settings": map[string]any{
+				"number_of_shards":   ix.shards,
+				"number_of_replicas": ix.replicas,
+				"max_result_window":  maxResultWindow,
+			},
+			"mappings": map[string]any{
+				"dynamic": "strict",
+				"_source": map[string]any{"excludes": []string{fContent}},
+				"properties": map[string]any{
+					fContent:   map[string]any{"type": "keyword", "index_options": "freqs", "norms": true, "doc_values": false},
+					fSentiment: kw, fCategory: kw, fRegion: kw, fUnit: kw, fEventID: kw,
+					fSource: kw, fKeywords: kw, fParentID: kw,
+					fPublished: map[string]any{"type": "date_nanos"},
+					fDoc:       map[string]any{"type": "object", "enabled": false},
+				},
+			},
+			"aliases": map[string]any{ix.prefix: map[string]any{}},
+		},
+	}
+}
+
+func (ix *Index) putTemplate(ctx context.Context) error {
+	body, err := json.Marshal(ix.template())
+	if err != nil {
+		return fmt.Errorf("esindex: template %s: %w", ix.templateName(), err)
+	}
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: ix.templateName(), Body: bytes.NewReader(body)}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("esindex: put template %s at %v: %w", ix.templateName(), ix.addrs, err)
+	}
+	closeBody(res)
+	return nil
+}
+
+// check turns a failed request or an error status into an error and closes
+// the body of a failed response.
+func check(res *esapi.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	if res.IsError() {
+		defer closeBody(res)
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4<<10))
+		return fmt.Errorf("status %d: %s", res.StatusCode, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+// closeBody reads the rest of a body, so that its connection is reused, and
+// closes it.
+func closeBody(res *esapi.Response) {
+	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+	res.Body.Close()
+}
+
+// decode reads a successful response's JSON body into v and closes it.
+func decode(res *esapi.Response, v any) error {
+	defer closeBody(res)
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// indexName gives the monthly index of a time (China time).
+func (ix *Index) indexName(t time.Time) string {
+	if t.IsZero() {
+		return ix.prefix + "-undated"
+	}
+	return ix.prefix + "-" + t.In(cst).Format("2006.01")
+}
+
+// The range of date_nanos.
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanoLayout formats a time for date_nanos, exact to the nanosecond.
+const nanoLayout = "2006-01-02T15:04:05.000000000Z"
+
+func esTime(t time.Time) string { return t.UTC().Format(nanoLayout) }
+
+// esDoc is the document sent to Elasticsearch. Empty values are left out.
+type esDoc struct {
+	Content     []string        `json:"content_tokens,omitempty"`
+	Sentiment   string          `json:"sentiment,omitempty"`
+	Category    string          `json:"category,omitempty"`
+	Region      string          `json:"region,omitempty"`
+	Unit        string          `json:"unit,omitempty"`
+	EventID     string          `json:"event_id,omitempty"`
+	Source      string          `json:"source,omitempty"`
+	Keywords    []string        `json:"keywords,omitempty"`
+	ParentID    string          `json:"parent_id,omitempty"`
+	PublishedAt string          `json:"published_at,omitempty"`
+	Doc         json.RawMessage `json:"doc"`
+}
+
+// document gives the JSON document of a post.
+func (ix *Index) document(p *domain.IndexedPost) ([]byte, error) {
+	src, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("esindex: encode post %s: %w", p.ID, err)
+	}
+	d := esDoc{
+		Content:   contentTokens(ix.seg, p.Title, p.Text),
+		Sentiment: p.Analysis.Sentiment.Label,
+		Category:  p.Analysis.Category,
+		Region:    ix.region(*p),
+		Unit:      p.Analysis.Unit,
+		EventID:   p.EventID,
+		Source:    p.Source,
+		ParentID:  p.ParentID,
+		Doc:       src,
+	}
+	if len(p.Analysis.Keywords) > 0 {
+		seen := make(map[string]bool, len(p.Analysis.Keywords))
+		for _, k := range p.Analysis.Keywords {
+			if k.Word != "" && !seen[k.Word] {
+				seen[k.Word] = true
+				d.Keywords = append(d.Keywords, k.Word)
+			}
+		}
+	}
+	if !p.PublishedAt.IsZero() {
+		d.PublishedAt = esTime(p.PublishedAt)
+	}
+	b, err := json.Marshal(&d)
+	if err != nil {
+		return nil, fmt.Errorf("esindex: encode post %s: %w", p.ID, err)
+	}
+	return b, nil
+}
+
+// documents encodes the posts on all cores (the segmentation dominates).
+func (ix *Index) documents(docs []domain.IndexedPost) ([][]byte, error) {
+	out := make([][]byte, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), (len(docs)+99)/100)
+	if workers <= 1 {
+		for i := range docs {
+			b, err := ix.document(&docs[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = b
+		}
+		return out, nil
+	}
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(docs) {
+					return
+				}
+				b, err := ix.document(&docs[i])
+				if err != nil {
+					errOnce.Do(func() { first = err })
+					return
+				}
+				out[i] = b
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+func (ix *Index) acquire() error {
+	ix.mu.RLock()
+	if ix.closed {
+		ix.mu.RUnlock()
+		return fmt.Errorf("esindex %s: index closed", ix.prefix)
+	}
+	return nil
+}
+
+func (ix *Index) release() { ix.mu.RUnlock() }
+
+// Index adds or replaces posts. It returns nil only once every post is
+// durable (translog fsynced) and searchable; if any post failed, its error
+// names the failed ids and none of the posts should be acknowledged (the
+// others were written and writing them again overwrites them).
+func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("esindex: index: %w", err)
+	}
+	if err := ix.acquire(); err != nil {
+		return err
+	}
+	defer ix.release()
+	for i := range docs {
+		if docs[i].ID == "" {
+			return fmt.Errorf("esindex: index: post %d of %d has no id", i, len(docs))
+		}
+	}
+	bodies, err := ix.documents(docs)
+	if err != nil {
+		return err
+	}
+
+	refresh := ""
+	if ix.refresh == RefreshWaitFor {
+		refresh = "wait_for"
+	}
+	var (
+		failMu   sync.Mutex
+		failures = map[int]string{} // position in docs → reason
+		done     = make([]atomic.Bool, len(docs))
+		flushErr error
+	)
+	fail := func(i int, reason string) {
+		failMu.Lock()
+		if _, ok := failures[i]; !ok {
+			failures[i] = reason
+		}
+		failMu.Unlock()
+	}
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:        ix.es,
+		NumWorkers:    ix.workers,
+		FlushBytes:    ix.flush,
+		FlushInterval: time.Hour, // Close flushes
+		Refresh:       refresh,
+		FilterPath:    []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"},
+		OnError: func(_ context.Context, err error) {
+			failMu.Lock()
+			if flushErr == nil {
+				flushErr = err
+			}
+			failMu.Unlock()
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("esindex: index: bulk indexer: %w", err)
+	}
+	var addErr error
+	for i := range docs {
+		if t := docs[i].PublishedAt; !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			// Refused here, before it creates a monthly index for nothing.
+			fail(i, "published_at "+t.Format(time.RFC3339)+" is outside date_nanos' range (1970 to 2262)")
+			continue
+		}
+		name := ix.indexName(docs[i].PublishedAt)
+		i := i
+		err := bi.Add(ctx, esutil.BulkIndexerItem{
+			Index:      name,
+			Action:     "index",
+			DocumentID: docs[i].ID,
+			Body:       bytes.NewReader(bodies[i]),
+			OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
+				done[i].Store(true)
+			},
+			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem, err error) {
+				switch {
+				case err != nil:
+					fail(i, err.Error())
+				case r.Error.Type != "":
+					fail(i, r.Error.Type+": "+r.Error.Reason)
+				default:
+					fail(i, "status "+strconv.Itoa(r.Status))
+				}
+			},
+		})
+		if err != nil {
+			addErr = err
+			break
+		}
+	}
+	// Close flushes what is left and waits for every bulk request, even when
+	// ctx is done, so that no callback runs after Index returns.
+	if err := bi.Close(context.WithoutCancel(ctx)); err != nil && addErr == nil {
+		addErr = err
+	}
+	var failed []string
+	var reasons []string
+	names := map[string]bool{} // the indices written to
+	for i := range docs {
+		if done[i].Load() {
+			names[ix.indexName(docs[i].PublishedAt)] = true
+			continue
+		}
+		failed = append(failed, docs[i].ID)
+		if r, ok := failures[i]; ok && len(reasons) < 3 {
+			reasons = append(reasons, docs[i].ID+": "+r)
+		}
+	}
+	var refreshErr error
+	// The posts that were written become searchable even when others failed.
+	if ix.refresh == RefreshExplicit && len(names) > 0 {
+		list := make([]string, 0, len(names))
+		for n := range names {
+			list = append(list, n)
+		}
+		sort.Strings(list)
+		res, err := esapi.IndicesRefreshRequest{Index: list}.Do(context.WithoutCancel(ctx), ix.es)
+		if err := check(res, err); err != nil {
+			refreshErr = fmt.Errorf("esindex: index: refresh %v: %w", list, err)
+		} else {
+			closeBody(res)
+		}
+	}
+	if len(failed) > 0 {
+		if len(reasons) == 0 {
+			switch {
+			case flushErr != nil:
+				reasons = append(reasons, flushErr.Error())
+			case addErr != nil:
+				reasons = append(reasons, addErr.Error())
+			}
+		}
+		ix.log.Warn("esindex: posts not indexed", "failed", len(failed), "of", len(docs), "reasons", reasons)
+		shown := failed
+		if len(shown) > 20 {
+			shown = shown[:20]
+		}
+		return fmt.Errorf("esindex: index: %d of %d posts failed in %s (ids %s%s): %s",
+			len(failed), len(docs), ix.prefix, strings.Join(shown, ", "), more(len(failed)-len(shown)), strings.Join(reasons, "; "))
+	}
+	return refreshErr
+}
+
+func more(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n)
+}
+
+var ignore = true
+
+// Get returns the post with that id.
+func (ix *Index) Get(ctx context.Context, id string) (domain.IndexedPost, bool, error) {
+	if err := ix.acquire(); err != nil {
+		return domain.IndexedPost{}, false, err
+	}
+	defer ix.release()
+	body, _ := json.Marshal(map[string]any{
+		"query":   map[string]any{"ids": map[string]any{"values": []string{id}}},
+		"_source": []string{fDoc},
+		"size":    1,
+	})
+	var r searchResponse
+	if err := ix.search(ctx, body, &r); err != nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("esindex: get %s: %w", id, err)
+	}
+	if len(r.Hits.Hits) == 0 {
+		return domain.IndexedPost{}, false, nil
+	}
+	var p domain.IndexedPost
+	if err := json.Unmarshal(r.Hits.Hits[0].Source.Doc, &p); err != nil {
+		return domain.IndexedPost{}, false, fmt.Errorf("esindex: get %s: decode: %w", id, err)
+	}
+	return p, true, nil
+}
+
+// search runs a search request on the alias; a missing alias (nothing
+// indexed yet) gives no hits.
+func (ix *Index) search(ctx context.Context, body []byte, into any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := esapi.SearchRequest{
+		Index:             []string{ix.prefix},
+		Body:              bytes.NewReader(body),
+		IgnoreUnavailable: &ignore,
+		AllowNoIndices:    &ignore,
+	}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("search %s: %w", ix.prefix, err)
+	}
+	if err := decode(res, into); err != nil {
+		return fmt.Errorf("search %s: %w", ix.prefix, err)
+	}
+	if r, ok := into.(*searchResponse); ok {
+		if err := r.err(); err != nil {
+			return fmt.Errorf("search %s: %w", ix.prefix, err)
+		}
+	}
+	return nil
+}
+
+// Count gives the number of posts in the index.
+func (ix *Index) Count(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("esindex: count: %w", err)
+	}
+	if err := ix.acquire(); err != nil {
+		return 0, err
+	}
+	defer ix.release()
+	res, err := esapi.CountRequest{Index: []string{ix.prefix}, IgnoreUnavailable: &ignore, AllowNoIndices: &ignore}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		return 0, fmt.Errorf("esindex: count %s: %w", ix.prefix, err)
+	}
+	var r struct {
+		Count int64 `json:"count"`
+	}
+	if err := decode(res, &r); err != nil {
+		return 0, fmt.Errorf("esindex: count %s: %w", ix.prefix, err)
+	}
+	return r.Count, nil
+}
+
+// Drop deletes the monthly indices of the prefix and the index template:
+// every post is gone. It works on a closed Index too. Monthly indices
+// created after Drop would lack the mappings, so Drop is for tests and for
+// removing a deployment, not for emptying a live one.
+func (ix *Index) Drop(ctx context.Context) error {
+	es := ix.es
+	ix.mu.RLock()
+	closed := ix.closed
+	ix.mu.RUnlock()
+	if closed {
+		// A client of its own, without keep-alive: nothing stays open.
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		var err error
+		if es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: ix.addrs, Transport: tr}); err != nil {
+			return fmt.Errorf("esindex: drop %s: %w", ix.prefix, err)
+		}
+	}
+	res, err := esapi.IndicesGetRequest{
+		Index: []string{ix.prefix + "-*"}, IgnoreUnavailable: &ignore, AllowNoIndices: &ignore, ExpandWildcards: "all",
+		FilterPath: []string{"*.settings.index.provided_name"},
+	}.Do(ctx, es)
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("esindex: drop %s: list indices: %w", ix.prefix, err)
+	}
+	var got map[string]json.RawMessage
+	if err := decode(res, &got); err != nil {
+		return fmt.Errorf("esindex: drop %s: %w", ix.prefix, err)
+	}
+	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated)$`)
+	var names []string
+	for n := range got {
+		if mine.MatchString(n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	// Delete in small groups: the request line must stay short.
+	for len(names) > 0 {
+		k := min(len(names), 50)
+		res, err := esapi.IndicesDeleteRequest{Index: names[:k], IgnoreUnavailable: &ignore}.Do(ctx, es)
+		if err := check(res, err); err != nil {
+			return fmt.Errorf("esindex: drop %s: delete %v: %w", ix.prefix, names[:k], err)
+		}
+		closeBody(res)
+		names = names[k:]
+	}
+	res, err = esapi.IndicesDeleteIndexTemplateRequest{Name: ix.templateName()}.Do(ctx, es)
+	if err == nil && res.StatusCode == http.StatusNotFound {
+		closeBody(res)
+		return nil
+	}
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("esindex: drop %s: delete template: %w", ix.prefix, err)
+	}
+	closeBody(res)
+	return nil
+}
+
+// Close releases the connections; it waits for searches and batches in
+// flight. The indices stay in Elasticsearch.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return nil
+	}
+	ix.closed = true
+	ix.transport.CloseIdleConnections()
+	return nil
+}

@@ -1,0 +1,388 @@
+package esindex
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.uber.org/goleak"
+
+	"yuqing/analyzer/index"
+	"yuqing/analyzer/index/bleveindex"
+	"yuqing/analyzer/index/indextest"
+	"yuqing/analyzer/segment"
+	"yuqing/domain"
+)
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	code := m.Run()
+	cleanupBench() // before the leak check: it closes the benchmark index
+	if code == 0 {
+		// Bleve (the reference backend of TestSameAsBleve) starts its shared
+		// analysis workers once per process.
+		if err := goleak.Find(goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// addresses gives the Elasticsearch of the integration tests, or skips.
+func addresses(t testing.TB) []string {
+	t.Helper()
+	v := os.Getenv("YUQING_ES")
+	if v == "" {
+		t.Skip("esindex: YUQING_ES not set; run make test-integration")
+	}
+	return strings.Split(v, ",")
+}
+
+func randomPrefix(t testing.TB, kind string) string {
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "yqtest-" + kind + "-" + hex.EncodeToString(b)
+}
+
+// openES opens an index under a new random prefix; its indices and template
+// are deleted when the test ends.
+func openES(t testing.TB, opts ...Option) *Index {
+	t.Helper()
+	addrs := addresses(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ix, err := Open(ctx, addrs, append([]Option{WithPrefix(randomPrefix(t, "t"))}, opts...)...)
+	if err != nil {
+		t.Fatalf("Open(%v): %v", addrs, err)
+	}
+	t.Cleanup(func() {
+		ix.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := ix.Drop(ctx); err != nil {
+			t.Errorf("Drop: %v", err)
+		}
+	})
+	return ix
+}
+
+func TestConformance(t *testing.T) {
+	addresses(t)
+	for _, mode := range []string{RefreshExplicit, RefreshWaitFor} {
+		t.Run(mode, func(t *testing.T) {
+			indextest.Run(t, func(t *testing.T) index.Index { return openES(t, WithRefresh(mode)) })
+		})
+	}
+}
+
+// TestSameAsBleve checks that the same posts give the same answers from
+// Elasticsearch and from the embedded backend: totals, hit ids in order and
+// every aggregation. The posts have distinct times, so the orders by time
+// are total; for a text query the two backends score differently (BM25 here,
+// TF-IDF in Bleve), so the hits are compared in order only where the scores
+// cannot differ (one hit, or every hit with the same text statistics) and
+// as sets otherwise.
+func TestSameAsBleve(t *testing.T) {
+	es := openES(t)
+	bl, err := bleveindex.Open(filepath.Join(t.TempDir(), "bleve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	ctx := context.Background()
+	docs := indextest.Fixture()
+	// More posts across months, days and hours, with empty fields, places
+	// for the region rule, a shared keyword, English and a compound word.
+	base := time.Date(2023, 11, 30, 23, 30, 0, 0, indextest.CST)
+	texts := []string{
+		"全国人民代表大会常务委员会召开会议。", "代表大会今天闭幕。", "宁波妇儿医院新增停车位。",
+		"Apple 发布新款 iPhone，价格上涨。", "暴雨导致道路积水，交通中断。", "医院 医院 医院 反复出现的词。",
+		"", "学校食堂食品安全检查合格。",
+	}
+	for i, text := range texts {
+		p := domain.IndexedPost{
+			Post: domain.Post{ID: "x" + string(rune('a'+i)), Source: "news", Text: text,
+				PublishedAt: base.Add(time.Duration(i*i*37) * time.Hour).Add(time.Duration(i) * time.Millisecond)},
+			Analysis: domain.Analysis{
+				Sentiment: domain.SentimentResult{Label: []string{domain.Negative, domain.Neutral, domain.Positive}[i%3]},
+				Category:  []string{"政务服务", "", "医疗卫生", "消费维权"}[i%4],
+				Places:    []string{[]string{"宁波", "北京", "上海"}[i%3]},
+				Keywords:  []domain.Keyword{{Word: "共享", Weight: 1}, {Word: "词" + string(rune('甲'+i%3)), Weight: 0.5}},
+			},
+		}
+		if i == 6 {
+			p.PublishedAt = time.Time{} // no time at all
+		}
+		docs = append(docs, p)
+	}
+	if err := es.Index(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.Index(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	at := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, indextest.CST) }
+	for _, tc := range []struct {
+		name    string
+		q       index.Query
+		ordered bool // hits compared in order
+	}{
+		{"all", index.Query{Size: 100}, true},
+		{"page", index.Query{Size: 3, Offset: 4}, true},
+		{"sentiment", index.Query{Sentiment: domain.Negative}, true},
+		{"region from places", index.Query{Region: "北京"}, true},
+		{"category", index.Query{Category: "医疗卫生"}, true},
+		{"hour range", index.Query{From: at(2024, 3, 10, 0), To: at(2024, 3, 11, 0)}, true},
+		{"day range", index.Query{From: at(2023, 11, 1, 0), To: at(2024, 3, 1, 0)}, true},
+		{"month range", index.Query{From: at(2023, 1, 1, 0), To: at(2025, 1, 1, 0)}, true},
+		{"from only", index.Query{From: at(2024, 3, 11, 0)}, true},
+		{"to only", index.Query{To: at(2024, 1, 1, 0)}, true},
+		{"reversed", index.Query{From: at(2024, 3, 11, 0), To: at(2024, 3, 10, 0)}, true},
+		{"no match", index.Query{Unit: "不存在"}, true},
+		{"医院", index.Query{Q: "医院"}, false},
+		{"宁波妇儿医院", index.Query{Q: "宁波妇儿医院"}, false},
+		{"compound inside", index.Query{Q: "代表大会"}, false},
+		{"compound whole", index.Query{Q: "人民代表大会"}, true},
+		{"two words", index.Query{Q: "交通 拥堵"}, true},
+		{"english", index.Query{Q: "IPHONE"}, false},
+		{"text and range", index.Query{Q: "医院", From: at(2024, 3, 1, 0)}, false},
+		{"punctuation", index.Query{Q: "！？"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := es.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := bl.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Total != want.Total {
+				t.Errorf("total %d, bleve %d", got.Total, want.Total)
+			}
+			g, w := hitIDs(got), hitIDs(want)
+			if !tc.ordered {
+				g, w = sorted(g), sorted(w)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("hits %v, bleve %v", g, w)
+			}
+			for i := range got.Hits {
+				if i < len(want.Hits) && got.Hits[i].ID == want.Hits[i].ID {
+					if a, b := jsonOf(t, got.Hits[i].IndexedPost), jsonOf(t, want.Hits[i].IndexedPost); a != b {
+						t.Errorf("hit %s differs:\n es    %s\n bleve %s", got.Hits[i].ID, a, b)
+					}
+				}
+			}
+			if a, b := jsonOf(t, got.Aggs), jsonOf(t, want.Aggs); a != b {
+				t.Errorf("aggregations differ:\n es    %s\n bleve %s", a, b)
+			}
+		})
+	}
+}
+
+func hitIDs(r index.Result) []string {
+	out := []string{}
+	for _, h := range r.Hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestPartialFailure checks that a post Elasticsearch refuses makes Index
+// fail with its id, while the others are written.
+func TestPartialFailure(t *testing.T) {
+	ix := openES(t)
+	ctx := context.Background()
+	fx := indextest.Fixture()
+	bad := fx[1]
+	bad.ID = "too-old"
+	bad.PublishedAt = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC) // before date_nanos' range
+	err := ix.Index(ctx, []domain.IndexedPost{fx[0], bad, fx[2]})
+	if err == nil || !strings.Contains(err.Error(), "too-old") || strings.Contains(err.Error(), "p1") {
+		t.Fatalf("Index with a refused post: err %v; want an error naming too-old only", err)
+	}
+	if n, err := ix.Count(ctx); err != nil || n != 2 {
+		t.Errorf("Count = %d, %v; want the 2 good posts", n, err)
+	}
+	// A post Elasticsearch itself refuses: its monthly index is closed.
+	res, err := esapi.IndicesCloseRequest{Index: []string{ix.indexName(fx[0].PublishedAt)}}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		t.Fatal(err)
+	}
+	closeBody(res)
+	err = ix.Index(ctx, []domain.IndexedPost{fx[3], fx[5]})
+	if err == nil || !strings.Contains(err.Error(), "(ids p4)") {
+		t.Fatalf("Index into a closed index: err %v; want an error naming p4 only", err)
+	}
+	if _, ok, err := ix.Get(ctx, "p6"); !ok || err != nil {
+		t.Errorf("Get(p6) after a partial failure = %v, %v; want it indexed", ok, err)
+	}
+	if err := ix.Index(ctx, []domain.IndexedPost{{Post: domain.Post{Text: "无编号"}}}); err == nil {
+		t.Error("Index of a post without id: no error")
+	}
+}
+
+// TestUnreachable checks the errors when Elasticsearch is not there.
+func TestUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Open(ctx, []string{"http://127.0.0.1:1"}, WithPrefix("yqtest-none")); err == nil {
+		t.Error("Open of a closed port: no error")
+	}
+	for _, opts := range [][]Option{{WithPrefix("Upper")}, {WithPrefix("")}, {WithShards(0)}, {WithRefresh("soon")}} {
+		if _, err := Open(ctx, []string{"http://127.0.0.1:1"}, opts...); err == nil || !strings.Contains(err.Error(), "esindex: open") {
+			t.Errorf("Open with a bad option: err %v", err)
+		}
+	}
+	if _, err := Open(ctx, nil); err == nil {
+		t.Error("Open without addresses: no error")
+	}
+}
+
+func TestClosed(t *testing.T) {
+	ix := openES(t)
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := ix.Index(ctx, indextest.Fixture()); err == nil {
+		t.Error("Index after Close: no error")
+	}
+	if _, err := ix.Search(ctx, index.Query{}); err == nil {
+		t.Error("Search after Close: no error")
+	}
+	if err := ix.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestTokens checks the content_tokens against bleveindex's tokenizer rules.
+func TestTokens(t *testing.T) {
+	seg := segment.MustDefault()
+	for _, tc := range []struct {
+		title, text string
+		want        string
+	}{
+		{"", "去宁波妇儿医院看病。", "去 宁波 妇儿 医院 看病"},
+		{"", "中华人民共和国", "中华 华人 人民 共和 共和国 中华人民共和国"},
+		{"IPHONE 维修", "这家 iPhone 维修点！！", "iphone 维修 这家 iphone 维修 维修点"},
+		{"", "  ，。 ", ""},
+		{"", "", ""},
+	} {
+		if got := strings.Join(contentTokens(seg, tc.title, tc.text), " "); got != tc.want {
+			t.Errorf("contentTokens(%q, %q) = %q, want %q", tc.title, tc.text, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		q    string
+		want [][]string
+	}{
+		{"医院停车", [][]string{{"医院"}, {"停车"}}},
+		{"人民代表大会", [][]string{{"人民", "代表", "大会", "人民代表大会"}}},
+		{"IPhone！", [][]string{{"iphone"}}},
+		{"，。 ", nil},
+	} {
+		if got := queryGroups(seg, tc.q); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("queryGroups(%q) = %q, want %q", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestTokensSameAsBleve checks that content_tokens holds exactly the terms
+// of bleveindex's analyzer, on hand-picked texts and on 2,000 real posts.
+func TestTokensSameAsBleve(t *testing.T) {
+	an, err := registry.NewCache().AnalyzerNamed(bleveindex.AnalyzerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"去宁波妇儿医院看病。", "IPHONE 维修\n这家 iPhone 维修点！！", "2024年3月10日，ＡＢＣ全角字母；emoji😀和#话题#", "http://t.cn/abc 转发微博"}
+	if _, err := os.Stat(weiboPath); err == nil {
+		docs, err := readCorpus(2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			texts = append(texts, d.Text)
+		}
+	}
+	seg := segment.MustDefault()
+	for _, text := range texts {
+		var want []string
+		for _, tok := range an.Analyze([]byte(text)) {
+			want = append(want, string(tok.Term))
+		}
+		if got := contentTokens(seg, "", text); !reflect.DeepEqual(got, want) {
+			t.Errorf("contentTokens(%q) =\n %q\nbleve:\n %q", text, got, want)
+		}
+	}
+}
+
+func TestDefaultRegion(t *testing.T) {
+	for _, p := range []domain.IndexedPost{
+		{Post: domain.Post{Region: "浙江"}, Analysis: domain.Analysis{Places: []string{"北京"}}},
+		{Analysis: domain.Analysis{Places: []string{"北京", "上海"}}},
+		{},
+	} {
+		if g, w := DefaultRegion(p), bleveindex.DefaultRegion(p); g != w {
+			t.Errorf("DefaultRegion = %q, bleveindex gives %q", g, w)
+		}
+	}
+}
+
+func TestBucketStarts(t *testing.T) {
+	cst := indextest.CST
+	for _, tc := range []struct {
+		lo, hi    time.Time
+		inclusive bool
+		interval  string
+		n         int
+	}{
+		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), false, intervalHour, 3},
+		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), true, intervalHour, 4},
+		{time.Date(2024, 3, 10, 23, 30, 0, 0, time.UTC), time.Date(2024, 3, 12, 0, 0, 0, 0, cst), false, intervalDay, 1}, // 11 Mar 07:30 CST
+		{time.Date(2024, 1, 31, 0, 0, 0, 0, cst), time.Date(2024, 3, 1, 0, 0, 0, 0, cst), false, intervalMonth, 2},
+		{time.Date(2024, 1, 1, 0, 0, 0, 0, cst), time.Date(2024, 1, 1, 0, 0, 0, 0, cst), false, intervalDay, 0},
+		{time.Date(1800, 1, 1, 0, 0, 0, 0, cst), time.Date(2100, 1, 1, 0, 0, 0, 0, cst), false, intervalMonth, maxBuckets},
+	} {
+		got := bucketStarts(tc.lo, tc.hi, tc.inclusive, tc.interval)
+		if len(got) != tc.n {
+			t.Errorf("bucketStarts(%v, %v, %v, %s) = %d buckets, want %d", tc.lo, tc.hi, tc.inclusive, tc.interval, len(got), tc.n)
+		}
+		for _, s := range got {
+			if s.Format("-07:00") != "+08:00" {
+				t.Errorf("bucket %v not in China time", s)
+			}
+		}
+	}
+}
