@@ -125,6 +125,7 @@ type Index struct {
 
 	mu     sync.RWMutex // guards closed against use after Close
 	closed bool
+	ready  sync.Map // monthly indices known to exist, be active and be in the alias
 }
 
 var _ index.Index = (*Index)(nil)
@@ -265,9 +266,41 @@ func (ix *Index) template() map[string]any {
 					fDoc:       map[string]any{"type": "object", "enabled": false},
 				},
 			},
-			"aliases": map[string]any{ix.prefix: map[string]any{}},
 		},
 	}
+}
+
+// ensureIndices creates the monthly indices a batch needs, waits until their
+// shards are active, and only then adds them to the search alias, so that a
+// search never meets an index that cannot answer yet. Another process may be
+// doing the same at once: creating an existing index and adding an alias
+// twice are both harmless.
+func (ix *Index) ensureIndices(ctx context.Context, names map[string]bool) error {
+	for name := range names {
+		if _, ok := ix.ready.Load(name); ok {
+			continue
+		}
+		res, err := esapi.IndicesCreateRequest{Index: name, WaitForActiveShards: "1"}.Do(ctx, ix.es)
+		if err != nil {
+			return fmt.Errorf("esindex: create index %s: %w", name, err)
+		}
+		if res.IsError() && res.StatusCode != 400 { // 400: resource_already_exists_exception
+			return fmt.Errorf("esindex: create index %s: %w", name, check(res, nil))
+		}
+		closeBody(res)
+		res, err = esapi.ClusterHealthRequest{Index: []string{name}, WaitForStatus: "yellow", Timeout: time.Minute}.Do(ctx, ix.es)
+		if err := check(res, err); err != nil {
+			return fmt.Errorf("esindex: waiting for index %s: %w", name, err)
+		}
+		closeBody(res)
+		res, err = esapi.IndicesPutAliasRequest{Index: []string{name}, Name: ix.prefix}.Do(ctx, ix.es)
+		if err := check(res, err); err != nil {
+			return fmt.Errorf("esindex: alias %s → %s: %w", ix.prefix, name, err)
+		}
+		closeBody(res)
+		ix.ready.Store(name, true)
+	}
+	return nil
 }
 
 func (ix *Index) putTemplate(ctx context.Context) error {
@@ -464,6 +497,15 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 		return err
 	}
 
+	names := map[string]bool{}
+	for i := range docs {
+		if t := docs[i].PublishedAt; t.IsZero() || !t.Before(minTime) && !t.After(maxTime) {
+			names[ix.indexName(t)] = true
+		}
+	}
+	if err := ix.ensureIndices(ctx, names); err != nil {
+		return err
+	}
 	refresh := ""
 	if ix.refresh == RefreshWaitFor {
 		refresh = "wait_for"
@@ -539,10 +581,10 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 	}
 	var failed []string
 	var reasons []string
-	names := map[string]bool{} // the indices written to
+	written := map[string]bool{} // the indices written to
 	for i := range docs {
 		if done[i].Load() {
-			names[ix.indexName(docs[i].PublishedAt)] = true
+			written[ix.indexName(docs[i].PublishedAt)] = true
 			continue
 		}
 		failed = append(failed, docs[i].ID)
@@ -552,9 +594,9 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 	}
 	var refreshErr error
 	// The posts that were written become searchable even when others failed.
-	if ix.refresh == RefreshExplicit && len(names) > 0 {
-		list := make([]string, 0, len(names))
-		for n := range names {
+	if ix.refresh == RefreshExplicit && len(written) > 0 {
+		list := make([]string, 0, len(written))
+		for n := range written {
 			list = append(list, n)
 		}
 		sort.Strings(list)
