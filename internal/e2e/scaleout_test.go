@@ -151,6 +151,12 @@ func (c *cluster) settle(ctx context.Context) (map[string]domain.Event, map[stri
 // process doing everything, and through separate processes with two
 // analyzers sharing the work through the consumer group; the events, their
 // counts and grades, and the cases must be the same.
+//
+// The first 40 cascades of the CED set have no two original posts that are
+// near-duplicates of each other. Where there are (the first 150 cascades
+// have three), which event an original post joins by similarity depends on
+// the order in which the partitions are consumed, with one analyzer as with
+// two: that is a known limit of the online grouping, not tested here.
 func TestScaleOutTwoAnalyzersSameEventsAsOne(t *testing.T) {
 	so := scaleOut(t)
 	posts := firstCascades(t, 40)
