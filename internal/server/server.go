@@ -284,7 +284,12 @@ func (s *Server) runFeed(ctx context.Context, topic, kind string) error {
 			if ctx.Err() != nil || errors.Is(err, bus.ErrClosed) {
 				return nil
 			}
-			return err
+			// a view: wait and try again (the bus reconnects by itself)
+			s.log.Warn("看板推送读取失败，稍后重试", "topic", topic, "err", err)
+			if !sleepCtx(ctx, time.Second) {
+				return nil
+			}
+			continue
 		}
 		for _, m := range msgs {
 			s.Hub.Publish(kind, json.RawMessage(m.Value))
@@ -311,5 +316,14 @@ func (s *Server) closeBackends() {
 	}
 	if s.Bus != nil {
 		closeOne("bus", s.Bus)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
 	}
 }
