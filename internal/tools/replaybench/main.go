@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,12 +33,13 @@ func main() {
 	every := flag.Int("sample", 1000, "probe one post in N for the 202→searchable lag")
 	batch := flag.Int("batch", 2000, "posts per request")
 	keep := flag.Bool("keep", false, "keep the data folder")
+	config := flag.String("config", "", "serve with this configuration (e.g. deploy/yuqing.scaleout.yaml); default the embedded backends")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: replaybench [--bin bin/yuqing] FILE")
 		os.Exit(2)
 	}
-	if err := run(*bin, flag.Arg(0), *limit, *every, *batch, *keep); err != nil {
+	if err := run(*bin, flag.Arg(0), *config, *limit, *every, *batch, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "replaybench:", err)
 		os.Exit(1)
 	}
@@ -48,7 +50,7 @@ type sample struct {
 	at time.Time
 }
 
-func run(bin, file string, limit, every, batch int, keep bool) error {
+func run(bin, file, config string, limit, every, batch int, keep bool) error {
 	ctx := context.Background()
 	posts, err := dataset.ReadFile(file, func(e error) { fmt.Fprintln(os.Stderr, "skip:", e) })
 	if err != nil {
@@ -73,7 +75,11 @@ func run(bin, file string, limit, every, batch int, keep bool) error {
 	if err != nil {
 		return err
 	}
-	proc, err := e2e.Start(bin, filepath.Join(tmp, "data"), addr, filepath.Join(tmp, "serve.log"))
+	var extra []string
+	if config != "" {
+		extra = []string{"--config", config}
+	}
+	proc, err := e2e.Start(bin, filepath.Join(tmp, "data"), addr, filepath.Join(tmp, "serve.log"), extra...)
 	if err != nil {
 		return err
 	}
@@ -187,6 +193,7 @@ func run(bin, file string, limit, every, batch int, keep bool) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	rss, peak, _ := proc.RSS()
+	searchLat, searchN := searchLatency(ctx, proc.URL)
 	var events struct {
 		Events []domain.Event `json:"events"`
 	}
@@ -225,6 +232,7 @@ func run(bin, file string, limit, every, batch int, keep bool) error {
 	fmt.Printf("| graded event on websocket→case on websocket (n=%d) | p50 %s, p99 %s, max %s |\n", len(caseLags), pct(caseLags, 50), pct(caseLags, 99), pct(caseLags, 100))
 	fmt.Printf("| events | %d (I %d, II %d, III %d, IV %d, below %d) |\n", len(events.Events), grades[1], grades[2], grades[3], grades[4], grades[0])
 	fmt.Printf("| cases | %d |\n", len(cases.Cases))
+	fmt.Printf("| keyword search with all aggregations over the index (n=%d) | p50 %s, p95 %s |\n", searchN, pct(searchLat, 50), pct(searchLat, 95))
 	fmt.Printf("| serve RSS after replay | %d MiB (peak %d MiB; at start peak %d MiB) |\n", rss>>20, peak>>20, startPeak>>20)
 	return nil
 }
@@ -243,4 +251,25 @@ func pct(ds []time.Duration, p int) time.Duration {
 		i = len(s)
 	}
 	return s[i-1].Round(time.Millisecond)
+}
+
+// searchWords are keyword queries of the kind staff type.
+var searchWords = []string{"医院", "政府", "谣言", "北京", "地震", "警察", "学校", "食品", "城管", "拆迁", "火灾", "官员", "孩子", "死亡", "救援", "微博"}
+
+// searchLatency times keyword searches with every aggregation through the
+// HTTP API, after one warm-up round.
+func searchLatency(ctx context.Context, base string) ([]time.Duration, int) {
+	var lat []time.Duration
+	for round := 0; round < 6; round++ {
+		for _, w := range searchWords {
+			start := time.Now()
+			if code, err := e2e.GetJSON(ctx, base+"/api/v1/search?size=20&q="+url.QueryEscape(w), nil); err != nil || code != 200 {
+				continue
+			}
+			if round > 0 {
+				lat = append(lat, time.Since(start))
+			}
+		}
+	}
+	return lat, len(lat)
 }
