@@ -32,7 +32,23 @@ PG_PORT=15432
 READY_TIMEOUT="${READY_TIMEOUT:-180}"       # seconds each server gets to become ready
 
 KAFKA_DIR="$CACHE/kafka"
+# Elasticsearch runs as an unprivileged user, who must be able to reach its
+# files: when the repository sits under a private folder (such as /root), its
+# files go to a folder of their own under /var/tmp instead, named after the
+# repository's path so that two checkouts never share one.
 ES_DIR="$CACHE/es"
+es_reachable() { # dir: can a user other than root walk down to it?
+  local d="$1"
+  while [ "$d" != / ] && [ -n "$d" ]; do
+    if [ -e "$d" ] && [ "$(stat -c %A "$d" | cut -c10)" != x ] && [ "$(stat -c %A "$d" | cut -c10)" != t ]; then
+      return 1
+    fi
+    d=$(dirname "$d")
+  done
+}
+if ! es_reachable "$ROOT"; then
+  ES_DIR="/var/tmp/yuqing-services-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)/es"
+fi
 PG_DIR="$CACHE/pg"
 M2_REPO="$CACHE/m2"
 
