@@ -2,9 +2,7 @@ package bleveindex
 
 import (
 	"fmt"
-	"strings"
 	"unicode"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -12,6 +10,7 @@ import (
 	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/yanyiwu/gojieba"
 
+	"yuqing/analyzer/index"
 	"yuqing/analyzer/segment"
 )
 
@@ -63,7 +62,7 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	words := t.jieba.Tokenize(unsafe.String(&input[0], len(input)), gojieba.SearchMode, true)
 	kept := words[:0]
 	for _, w := range words {
-		if w.Start >= 0 && w.End <= len(input) && w.Start < w.End && isWord(w.Str) {
+		if w.Start >= 0 && w.End <= len(input) && w.Start < w.End && index.IsWord(w.Str) {
 			kept = append(kept, w)
 		}
 	}
@@ -100,19 +99,6 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	return out
 }
 
-// isWord reports whether s has a rune that is not a space, punctuation, symbol or control.
-func isWord(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError {
-			continue
-		}
-		if !unicode.IsSpace(r) && !unicode.IsPunct(r) && !unicode.IsSymbol(r) && !unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
-}
-
 func tokenType(s string) analysis.TokenType {
 	for _, r := range s {
 		if unicode.Is(unicode.Han, r) {
@@ -125,32 +111,4 @@ func tokenType(s string) analysis.TokenType {
 		}
 	}
 	return analysis.Numeric
-}
-
-// queryGroups segments a query like the index does: one group per word of
-// the precise segmentation, each with the word itself (lowercased) and the
-// search-mode words inside it. A word with nothing indexable is skipped.
-func queryGroups(seg *segment.Segmenter, q string) [][]string {
-	var groups [][]string
-	for _, w := range seg.Cut(q) {
-		if !isWord(w) {
-			continue
-		}
-		var terms []string
-		seen := map[string]bool{}
-		for _, sw := range seg.Jieba().Tokenize(w, gojieba.SearchMode, true) {
-			if !isWord(sw.Str) {
-				continue
-			}
-			term := strings.ToLower(sw.Str)
-			if !seen[term] {
-				seen[term] = true
-				terms = append(terms, term)
-			}
-		}
-		if len(terms) > 0 {
-			groups = append(groups, terms)
-		}
-	}
-	return groups
 }

@@ -20,16 +20,6 @@ const (
 	categoryTop  = 20
 	regionTop    = 20
 	keywordTop   = 20
-	// maxBuckets bounds the over-time series; of a wider range only the
-	// latest buckets are kept.
-	maxBuckets = 2000
-)
-
-// Intervals of the over-time aggregation.
-const (
-	intervalHour  = "hour"
-	intervalDay   = "day"
-	intervalMonth = "month"
 )
 
 // Search runs a query. An empty Q matches every post and sorts by
@@ -55,8 +45,8 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 
 	if !q.From.IsZero() && !q.To.IsZero() {
 		// The asked range gives the interval: one search.
-		g := grainOf(chooseInterval(q.To.Sub(q.From)))
-		starts := bucketStarts(q.From, q.To, false, g.name)
+		g := grainOf(index.ChooseInterval(q.To.Sub(q.From)))
+		starts := index.BucketStarts(q.From, q.To, false, g.name)
 		res, facets, err := ix.run(ctx, q, bq, scored, map[string]int{g.field: allTerms})
 		if err != nil {
 			return index.Result{}, err
@@ -76,8 +66,8 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 	if len(days) == 0 {
 		return res, nil // no match has a time
 	}
-	firstDay, err1 := parseKey(grainOf(intervalDay), days[0].Term)
-	lastDay, err2 := parseKey(grainOf(intervalDay), days[len(days)-1].Term)
+	firstDay, err1 := parseKey(grainOf(index.IntervalDay), days[0].Term)
+	lastDay, err2 := parseKey(grainOf(index.IntervalDay), days[len(days)-1].Term)
 	if err1 != nil || err2 != nil {
 		return index.Result{}, fmt.Errorf("bleveindex: search: day buckets %q..%q", days[0].Term, days[len(days)-1].Term)
 	}
@@ -91,7 +81,7 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		hiMin, hiMax = q.To, q.To
 	}
 	interval := ""
-	if a, b := chooseInterval(hiMin.Sub(loMax)), chooseInterval(hiMax.Sub(loMin)); a == b {
+	if a, b := index.ChooseInterval(hiMin.Sub(loMax)), index.ChooseInterval(hiMax.Sub(loMin)); a == b {
 		interval = a
 	} else {
 		// Near a threshold the days are not enough: find the exact span.
@@ -109,11 +99,11 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		if !q.To.IsZero() {
 			hi = q.To
 		}
-		interval = chooseInterval(hi.Sub(lo))
+		interval = index.ChooseInterval(hi.Sub(lo))
 	}
 	g := grainOf(interval)
 	counts := facets[g.field]
-	if interval == intervalHour {
+	if interval == index.IntervalHour {
 		// Hours are counted only now, on matches that span a few days.
 		req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
 		req.Score = "none"
@@ -140,7 +130,7 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		hi, hiInclusive = q.To, false
 	}
 	res.Aggs.Interval = interval
-	res.Aggs.OverTime = buckets(bucketStarts(lo, hi, hiInclusive, interval), g, counts)
+	res.Aggs.OverTime = buckets(index.BucketStarts(lo, hi, hiInclusive, interval), g, counts)
 	return res, nil
 }
 
@@ -154,9 +144,9 @@ type grain struct {
 }
 
 var grains = map[string]grain{
-	intervalHour:  {intervalHour, fHour, "2006010215", hourKey},
-	intervalDay:   {intervalDay, fDay, "20060102", dayKey},
-	intervalMonth: {intervalMonth, fMonth, "200601", monthKey},
+	index.IntervalHour:  {index.IntervalHour, fHour, "2006010215", hourKey},
+	index.IntervalDay:   {index.IntervalDay, fDay, "20060102", dayKey},
+	index.IntervalMonth: {index.IntervalMonth, fMonth, "200601", monthKey},
 }
 
 func grainOf(interval string) grain { return grains[interval] }
@@ -267,7 +257,7 @@ func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 
 // textQuery gives the AND of the query's words, or nil if it has none.
 func (ix *Index) textQuery(s string) query.Query {
-	groups := queryGroups(ix.seg, s)
+	groups := index.QueryGroups(ix.seg, s)
 	if len(groups) == 0 {
 		return nil
 	}
@@ -322,60 +312,6 @@ func (ix *Index) span(ctx context.Context, bq query.Query) (min, max time.Time, 
 	return min, max, ok, err
 }
 
-// chooseInterval picks the over-time interval for a span of time.
-func chooseInterval(span time.Duration) string {
-	switch {
-	case span <= 72*time.Hour:
-		return intervalHour
-	case span <= 180*24*time.Hour:
-		return intervalDay
-	}
-	return intervalMonth
-}
-
-// truncate gives the start, in China time, of the interval holding t.
-func truncate(t time.Time, interval string) time.Time {
-	t = t.In(cst)
-	switch interval {
-	case intervalHour:
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, cst)
-	case intervalDay:
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, cst)
-	}
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, cst)
-}
-
-func next(t time.Time, interval string) time.Time {
-	switch interval {
-	case intervalHour:
-		return t.Add(time.Hour)
-	case intervalDay:
-		return t.AddDate(0, 0, 1)
-	}
-	return t.AddDate(0, 1, 0)
-}
-
-// bucketStarts lists the bucket starts from lo's bucket to hi's (hi itself
-// excluded unless inclusive), stopping a little past maxBuckets.
-func bucketStarts(lo, hi time.Time, hiInclusive bool, interval string) []time.Time {
-	last := hi
-	if !hiInclusive {
-		last = hi.Add(-time.Nanosecond)
-	}
-	if last.Before(lo) {
-		return nil
-	}
-	end := truncate(last, interval)
-	var out []time.Time
-	for t := truncate(lo, interval); !t.After(end); t = next(t, interval) {
-		out = append(out, t)
-	}
-	if len(out) > maxBuckets {
-		out = out[len(out)-maxBuckets:]
-	}
-	return out
-}
-
 // termCounts turns a Bleve terms facet into counts, most frequent first.
 func termCounts(f *search.FacetResult) []index.TermCount {
 	if f == nil || f.Terms == nil {
@@ -424,9 +360,9 @@ func timeRangeQuery(from, to time.Time) query.Query {
 		if e.open {
 			return e
 		}
-		t := truncate(e.t, interval)
+		t := index.Truncate(e.t, interval)
 		if t.Before(e.t) {
-			t = next(t, interval)
+			t = index.NextBucket(t, interval)
 		}
 		return edge{t, false}
 	}
@@ -434,7 +370,7 @@ func timeRangeQuery(from, to time.Time) query.Query {
 		if e.open {
 			return e
 		}
-		return edge{truncate(e.t, interval), false}
+		return edge{index.Truncate(e.t, interval), false}
 	}
 	key := func(e edge, f func(time.Time) string) string {
 		if e.open {
@@ -451,9 +387,9 @@ func timeRangeQuery(from, to time.Time) query.Query {
 	}
 	levels := []level{
 		{"", fSortTime, sortKey},
-		{intervalHour, fHour, hourKey},
-		{intervalDay, fDay, dayKey},
-		{intervalMonth, fMonth, monthKey},
+		{index.IntervalHour, fHour, hourKey},
+		{index.IntervalDay, fDay, dayKey},
+		{index.IntervalMonth, fMonth, monthKey},
 	}
 	for i, l := range levels {
 		if i == len(levels)-1 {

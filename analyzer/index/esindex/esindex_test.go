@@ -313,8 +313,8 @@ func TestTokens(t *testing.T) {
 		{"IPhone！", [][]string{{"iphone"}}},
 		{"，。 ", nil},
 	} {
-		if got := queryGroups(seg, tc.q); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("queryGroups(%q) = %q, want %q", tc.q, got, tc.want)
+		if got := index.QueryGroups(seg, tc.q); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("index.QueryGroups(%q) = %q, want %q", tc.q, got, tc.want)
 		}
 	}
 }
@@ -368,16 +368,16 @@ func TestBucketStarts(t *testing.T) {
 		interval  string
 		n         int
 	}{
-		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), false, intervalHour, 3},
-		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), true, intervalHour, 4},
-		{time.Date(2024, 3, 10, 23, 30, 0, 0, time.UTC), time.Date(2024, 3, 12, 0, 0, 0, 0, cst), false, intervalDay, 1}, // 11 Mar 07:30 CST
-		{time.Date(2024, 1, 31, 0, 0, 0, 0, cst), time.Date(2024, 3, 1, 0, 0, 0, 0, cst), false, intervalMonth, 2},
-		{time.Date(2024, 1, 1, 0, 0, 0, 0, cst), time.Date(2024, 1, 1, 0, 0, 0, 0, cst), false, intervalDay, 0},
-		{time.Date(1800, 1, 1, 0, 0, 0, 0, cst), time.Date(2100, 1, 1, 0, 0, 0, 0, cst), false, intervalMonth, maxBuckets},
+		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), false, index.IntervalHour, 3},
+		{time.Date(2024, 3, 10, 9, 30, 0, 0, cst), time.Date(2024, 3, 10, 12, 0, 0, 0, cst), true, index.IntervalHour, 4},
+		{time.Date(2024, 3, 10, 23, 30, 0, 0, time.UTC), time.Date(2024, 3, 12, 0, 0, 0, 0, cst), false, index.IntervalDay, 1}, // 11 Mar 07:30 CST
+		{time.Date(2024, 1, 31, 0, 0, 0, 0, cst), time.Date(2024, 3, 1, 0, 0, 0, 0, cst), false, index.IntervalMonth, 2},
+		{time.Date(2024, 1, 1, 0, 0, 0, 0, cst), time.Date(2024, 1, 1, 0, 0, 0, 0, cst), false, index.IntervalDay, 0},
+		{time.Date(1800, 1, 1, 0, 0, 0, 0, cst), time.Date(2100, 1, 1, 0, 0, 0, 0, cst), false, index.IntervalMonth, index.MaxBuckets},
 	} {
-		got := bucketStarts(tc.lo, tc.hi, tc.inclusive, tc.interval)
+		got := index.BucketStarts(tc.lo, tc.hi, tc.inclusive, tc.interval)
 		if len(got) != tc.n {
-			t.Errorf("bucketStarts(%v, %v, %v, %s) = %d buckets, want %d", tc.lo, tc.hi, tc.inclusive, tc.interval, len(got), tc.n)
+			t.Errorf("index.BucketStarts(%v, %v, %v, %s) = %d buckets, want %d", tc.lo, tc.hi, tc.inclusive, tc.interval, len(got), tc.n)
 		}
 		for _, s := range got {
 			if s.Format("-07:00") != "+08:00" {

@@ -19,16 +19,6 @@ const (
 	// keywordShardSize is how many keywords each shard reports, so that the
 	// top 20 over several monthly indices are counted exactly in practice.
 	keywordShardSize = 500
-	// maxBuckets bounds the over-time series; of a wider range only the
-	// latest buckets are kept.
-	maxBuckets = 2000
-)
-
-// Intervals of the over-time aggregation.
-const (
-	intervalHour  = "hour"
-	intervalDay   = "day"
-	intervalMonth = "month"
 )
 
 // Search runs a query. An empty Q matches every post and sorts by
@@ -66,8 +56,8 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 	)
 	if !q.From.IsZero() && !q.To.IsZero() {
 		// The asked range gives the interval: one search.
-		interval = chooseInterval(q.To.Sub(q.From))
-		starts = bucketStarts(q.From, q.To, false, interval)
+		interval = index.ChooseInterval(q.To.Sub(q.From))
+		starts = index.BucketStarts(q.From, q.To, false, interval)
 		histogram = true
 	} else {
 		// Otherwise the span of the matches counts: find it first.
@@ -83,8 +73,8 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 			if !q.To.IsZero() {
 				hi, hiInclusive = q.To, false
 			}
-			interval = chooseInterval(hi.Sub(lo))
-			starts = bucketStarts(lo, hi, hiInclusive, interval)
+			interval = index.ChooseInterval(hi.Sub(lo))
+			starts = index.BucketStarts(lo, hi, hiInclusive, interval)
 			histogram = true
 		}
 	}
@@ -315,7 +305,7 @@ func (ix *Index) buildQuery(q index.Query) (any, bool) {
 
 // textQuery gives the AND of the query's words, or nil if it has none.
 func (ix *Index) textQuery(s string) []any {
-	groups := queryGroups(ix.seg, s)
+	groups := index.QueryGroups(ix.seg, s)
 	if len(groups) == 0 {
 		return nil
 	}
@@ -338,58 +328,4 @@ func (ix *Index) textQuery(s string) []any {
 		}})
 	}
 	return must
-}
-
-// chooseInterval picks the over-time interval for a span of time.
-func chooseInterval(span time.Duration) string {
-	switch {
-	case span <= 72*time.Hour:
-		return intervalHour
-	case span <= 180*24*time.Hour:
-		return intervalDay
-	}
-	return intervalMonth
-}
-
-// truncate gives the start, in China time, of the interval holding t.
-func truncate(t time.Time, interval string) time.Time {
-	t = t.In(cst)
-	switch interval {
-	case intervalHour:
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, cst)
-	case intervalDay:
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, cst)
-	}
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, cst)
-}
-
-func next(t time.Time, interval string) time.Time {
-	switch interval {
-	case intervalHour:
-		return t.Add(time.Hour)
-	case intervalDay:
-		return t.AddDate(0, 0, 1)
-	}
-	return t.AddDate(0, 1, 0)
-}
-
-// bucketStarts lists the bucket starts from lo's bucket to hi's (hi itself
-// excluded unless inclusive), keeping the latest maxBuckets.
-func bucketStarts(lo, hi time.Time, hiInclusive bool, interval string) []time.Time {
-	last := hi
-	if !hiInclusive {
-		last = hi.Add(-time.Nanosecond)
-	}
-	if last.Before(lo) {
-		return nil
-	}
-	end := truncate(last, interval)
-	var out []time.Time
-	for t := truncate(lo, interval); !t.After(end); t = next(t, interval) {
-		out = append(out, t)
-	}
-	if len(out) > maxBuckets {
-		out = out[len(out)-maxBuckets:]
-	}
-	return out
 }

@@ -2,11 +2,8 @@ package esindex
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/yanyiwu/gojieba"
-
+	"yuqing/analyzer/index"
 	"yuqing/analyzer/segment"
 )
 
@@ -30,7 +27,7 @@ func contentTokens(seg *segment.Segmenter, title, text string) []string {
 	words := seg.CutForSearch(content)
 	out := words[:0]
 	for _, w := range words {
-		if isWord(w) {
+		if index.IsWord(w) {
 			out = append(out, strings.ToLower(w))
 		}
 	}
@@ -38,47 +35,4 @@ func contentTokens(seg *segment.Segmenter, title, text string) []string {
 		return nil
 	}
 	return out
-}
-
-// isWord reports whether s has a rune that is not a space, punctuation,
-// symbol or control (the rule of bleveindex's tokenizer).
-func isWord(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError {
-			continue
-		}
-		if !unicode.IsSpace(r) && !unicode.IsPunct(r) && !unicode.IsSymbol(r) && !unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// queryGroups segments a query like bleveindex does: one group per word of
-// the precise segmentation, each with the search-mode words inside it
-// (lowercased, the whole word last when it is one of them). A word with
-// nothing indexable is skipped.
-func queryGroups(seg *segment.Segmenter, q string) [][]string {
-	var groups [][]string
-	for _, w := range seg.Cut(q) {
-		if !isWord(w) {
-			continue
-		}
-		var terms []string
-		seen := map[string]bool{}
-		for _, sw := range seg.Jieba().Tokenize(w, gojieba.SearchMode, true) {
-			if !isWord(sw.Str) {
-				continue
-			}
-			term := strings.ToLower(sw.Str)
-			if !seen[term] {
-				seen[term] = true
-				terms = append(terms, term)
-			}
-		}
-		if len(terms) > 0 {
-			groups = append(groups, terms)
-		}
-	}
-	return groups
 }
