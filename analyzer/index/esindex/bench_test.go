@@ -1,12 +1,7 @@
 package esindex
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"fmt"
-	"hash/fnv"
 	"os"
 	"sort"
 	"strconv"
@@ -15,14 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"yuqing/analyzer/index"
-	"yuqing/analyzer/segment"
+	"yuqing/analyzer/index/indextest"
 	"yuqing/domain"
 )
-
-const weiboPath = "../../../../shared/data/weibo/ced_dev.jsonl.gz"
 
 var (
 	corpusOnce sync.Once
@@ -36,7 +28,7 @@ var (
 // and region spread over the usual values).
 func loadCorpus(b *testing.B, n int) []domain.IndexedPost {
 	b.Helper()
-	corpusOnce.Do(func() { corpus, corpusErr = readCorpus(110_000) })
+	corpusOnce.Do(func() { corpus, corpusErr = indextest.Corpus(110_000) })
 	if os.IsNotExist(corpusErr) {
 		b.Skip("esindex benchmarks: ../shared/data absent")
 	}
@@ -47,101 +39,6 @@ func loadCorpus(b *testing.B, n int) []domain.IndexedPost {
 		b.Fatalf("corpus has %d posts, need %d", len(corpus), n)
 	}
 	return corpus[:n]
-}
-
-func readCorpus(max int) ([]domain.IndexedPost, error) {
-	f, err := os.Open(weiboPath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", weiboPath, err)
-	}
-	seg := segment.MustDefault()
-	sentiments := []string{domain.Negative, domain.Neutral, domain.Neutral, domain.Positive}
-	categories := []string{"医疗卫生", "交通出行", "教育", "住房保障", "社会治安", "环境保护", "食品安全", "劳动就业", "消费维权", "政务服务", "灾害事故", "其他"}
-	regions := []string{"北京", "上海", "广东", "浙江", "江苏", "四川", "湖北", "山东", "河南", "福建", "陕西", "辽宁"}
-	var out []domain.IndexedPost
-	add := func(id, root, parent, text string, pub time.Time, followers int64, loc string) {
-		h := fnv.New32a()
-		h.Write([]byte(id))
-		r := int(h.Sum32())
-		var kws []domain.Keyword
-		seen := map[string]bool{}
-		for _, w := range seg.Cut(text) {
-			if utf8.RuneCountInString(w) < 2 || seg.IsStop(w) || seen[w] {
-				continue
-			}
-			seen[w] = true
-			kws = append(kws, domain.Keyword{Word: w, Weight: seg.IDF(w)})
-		}
-		sort.SliceStable(kws, func(i, j int) bool { return kws[i].Weight > kws[j].Weight })
-		if len(kws) > 5 {
-			kws = kws[:5]
-		}
-		p := domain.IndexedPost{
-			Post: domain.Post{
-				ID: id, Source: "weibo", Text: text, PublishedAt: pub, ParentID: parent,
-				Author: domain.Author{ID: "u" + strconv.Itoa(r%100000), Followers: followers, Location: loc},
-			},
-			Analysis: domain.Analysis{
-				Keywords:  kws,
-				Sentiment: domain.SentimentResult{Label: sentiments[r%len(sentiments)], Confidence: 0.8},
-				Category:  categories[r%len(categories)],
-				Unit:      regions[(r/7)%len(regions)] + "网信办",
-				Places:    []string{regions[(r/7)%len(regions)]},
-			},
-			EventID: "ev-" + root,
-		}
-		out = append(out, p)
-	}
-	type repost struct{ Mid, Parent, Text, Date string }
-	var rec struct {
-		ID   string
-		Post struct {
-			Text string
-			Time json.RawMessage
-			User struct {
-				Followers int64
-				Location  string
-			}
-		}
-		Reposts []repost
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 64<<20), 64<<20)
-	for sc.Scan() && len(out) < max {
-		rec.Reposts = nil
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, fmt.Errorf("%s: %w", weiboPath, err)
-		}
-		var pub time.Time
-		if sec, err := strconv.ParseInt(string(rec.Post.Time), 10, 64); err == nil {
-			pub = time.Unix(sec, 0).In(cst)
-		} else {
-			var s string
-			_ = json.Unmarshal(rec.Post.Time, &s)
-			pub, _ = time.Parse("Mon Jan 02 15:04:05 -0700 2006", s)
-		}
-		add(rec.ID, rec.ID, "", rec.Post.Text, pub, rec.Post.User.Followers, rec.Post.User.Location)
-		for _, rp := range rec.Reposts {
-			if rp.Text == "" || len(out) >= max {
-				continue
-			}
-			t, err := time.ParseInLocation("2006-01-02 15:04:05", rp.Date, cst)
-			if err != nil {
-				continue
-			}
-			parent := rp.Parent
-			if parent == "" {
-				parent = rec.ID
-			}
-			add(rec.ID+"/"+rp.Mid, rec.ID, parent, rp.Text, t, 0, "")
-		}
-	}
-	return out, sc.Err()
 }
 
 // BenchmarkIndex measures indexing in batches of 2,000 real Weibo posts,

@@ -327,8 +327,8 @@ func TestTokensSameAsBleve(t *testing.T) {
 		t.Fatal(err)
 	}
 	texts := []string{"去宁波妇儿医院看病。", "IPHONE 维修\n这家 iPhone 维修点！！", "2024年3月10日，ＡＢＣ全角字母；emoji😀和#话题#", "http://t.cn/abc 转发微博"}
-	if _, err := os.Stat(weiboPath); err == nil {
-		docs, err := readCorpus(2000)
+	if _, err := os.Stat(indextest.CorpusPath()); err == nil {
+		docs, err := indextest.Corpus(2000)
 		if err != nil {
 			t.Fatal(err)
 		}
