@@ -83,43 +83,6 @@ func BenchmarkRawCut(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
 }
 
-// TestPrintRatio measures Analyze against a raw gojieba Cut over the same
-// texts, one goroutine each, and prints the ratio (goal ≥ 0.5). It fails
-// only on a collapse (below 0.05: a second cut, a quadratic step), because
-// other work on this shared 2-core machine moves the figure a lot; run the
-// benchmarks for the figures.
-func TestPrintRatio(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ratio measurement skipped in -short mode")
-	}
-	texts := benchTexts(t, 5000)
-	a := analyzer(t)
-	j := a.Segmenter().Jieba()
-	posts := make([]domain.Post, len(texts))
-	for i, s := range texts {
-		posts[i] = domain.Post{Text: s}
-	}
-	// alternate the two, best of five each, so load from other processes
-	// on this shared machine hurts both alike
-	var raw, full float64
-	for range 5 {
-		raw = max(raw, rate(func() {
-			for _, s := range texts {
-				j.Cut(s, true)
-			}
-		}, len(texts)))
-		full = max(full, rate(func() {
-			for i := range posts {
-				a.Analyze(&posts[i])
-			}
-		}, len(posts)))
-	}
-	t.Logf("%d texts: raw Cut %.0f posts/s, Analyze %.0f posts/s, ratio %.2f (goal ≥ 0.5)", len(texts), raw, full, full/raw)
-	if full/raw < 0.05 {
-		t.Errorf("Analyze runs at %.2f × raw Cut, far below the 0.5 goal", full/raw)
-	}
-}
-
 // rate runs fn (which handles n posts) once and gives posts per second.
 func rate(fn func(), n int) float64 {
 	start := time.Now()

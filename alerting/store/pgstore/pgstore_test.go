@@ -379,42 +379,6 @@ func batch(seq, n, m int) ([]domain.Event, map[string]string) {
 	return evs, assign
 }
 
-func TestSaveEventsPace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	st := openTemp(t)
-	defer st.Close()
-	ctx := context.Background()
-	var worst, total time.Duration
-	const rounds = 20
-	version := map[string]int64{} // each round updates the same events
-	for r := range rounds {
-		evs, assign := batch(r, 1000, 50)
-		for i := range evs {
-			evs[i].Version = version[evs[i].ID]
-		}
-		start := time.Now()
-		if err := st.SaveEvents(ctx, evs, assign); err != nil {
-			t.Fatal(err)
-		}
-		d := time.Since(start)
-		for _, e := range evs {
-			if e.Version != version[e.ID]+1 {
-				t.Fatalf("round %d: %s at version %d, want %d", r, e.ID, e.Version, version[e.ID]+1)
-			}
-			version[e.ID] = e.Version
-		}
-		total += d
-		worst = max(worst, d)
-	}
-	t.Logf("SaveEvents(50 events, 1000 assignments): mean %v, worst %v", total/rounds, worst)
-	// The analyzer needs well under 50 ms; allow for a busy shared machine.
-	if mean := total / rounds; mean > 50*time.Millisecond {
-		t.Errorf("SaveEvents mean %v, want < 50ms", mean)
-	}
-}
-
 func BenchmarkSaveEvents1000(b *testing.B) {
 	st := openTemp(b)
 	defer st.Close()
