@@ -59,3 +59,11 @@ type Subscription interface {
 	Lag(ctx context.Context) (int64, error)
 	Close() error
 }
+
+// GroupLagger is implemented by backends that can tell, from outside a
+// consumer group, how many messages of a topic it has not acknowledged.
+// Ingest uses it to slow senders down when analyzers running in other
+// processes fall behind.
+type GroupLagger interface {
+	GroupLag(ctx context.Context, topic, group string) (int64, error)
+}

@@ -96,6 +96,10 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		t := ingest.NewThrottle(cfg.MaxBacklog)
 		s.ingest.Throttle, s.pipeline.Throttle = t, t
 	}
+	if _, ok := s.Bus.(bus.GroupLagger); ok && cfg.Target == "dashboard" && cfg.MaxBacklog > 0 {
+		// analyzers run elsewhere: their backlog is read from the bus
+		s.ingest.Throttle = ingest.NewThrottle(cfg.MaxBacklog)
+	}
 	s.ingest.Register(s.reg)
 	s.casesOpened = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
 	s.reg.MustRegister(s.casesOpened)
@@ -203,6 +207,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
 	}
+	if gl, ok := s.Bus.(bus.GroupLagger); ok && t == "dashboard" && s.ingest.Throttle != nil {
+		start("backlog", func(ctx context.Context) error { return s.watchBacklog(ctx, gl) })
+	}
 	if t == "dashboard" {
 		// the roles run elsewhere: the live feed comes through the bus
 		start("feed posts", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicPosts, "post") })
@@ -267,6 +274,22 @@ func (s *Server) shareCase(ctx context.Context, c domain.Case) {
 	if err != nil {
 		s.log.Warn("分享案件变化失败", "case", c.ID, "err", err)
 	}
+}
+
+// watchBacklog keeps ingest's throttle at the analyzers' backlog, read from
+// the bus four times a second, when the analyzers run in other processes.
+func (s *Server) watchBacklog(ctx context.Context, gl bus.GroupLagger) error {
+	for sleepCtx(ctx, 250*time.Millisecond) {
+		lag, err := gl.GroupLag(ctx, bus.TopicPosts, pipeline.Group)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("读取分析积压失败", "err", err)
+			}
+			continue
+		}
+		s.ingest.Throttle.Set(lag)
+	}
+	return nil
 }
 
 // runFeed passes a topic's messages to the dashboard's live feed, for a

@@ -162,6 +162,11 @@ func TestAtLeastOnceAcrossProcesses(t *testing.T) {
 	if lag, err := s2.Lag(ctx); err != nil || lag != int64(len(in)-len(acked)) {
 		t.Fatalf("Lag = %d, %v; want %d", lag, err, len(in)-len(acked))
 	}
+	// the same, asked by a process that is not in the group
+	third := openT(t, brokers, opts...)
+	if lag, err := third.GroupLag(ctx, bus.TopicPosts, "analyzer"); err != nil || lag != int64(len(in)-len(acked)) {
+		t.Fatalf("GroupLag from outside the group = %d, %v; want %d", lag, err, len(in)-len(acked))
+	}
 }
 
 func fetchN(t *testing.T, ctx context.Context, s bus.Subscription, n int) []bus.Message {

@@ -262,8 +262,24 @@ func (s *Subscription) Lag(ctx context.Context) (int64, error) {
 	if s.isClosed() {
 		return 0, bus.ErrClosed
 	}
+	return s.b.lagWithRetry(ctx, s.full, s.group, s.parts)
+}
+
+// GroupLag is how many messages of topic the consumer group has not
+// acknowledged, asked of the broker without joining the group: ingest uses
+// it to slow senders down when analyzers in other processes fall behind.
+func (b *Bus) GroupLag(ctx context.Context, topic, group string) (int64, error) {
+	full := b.Topic(topic)
+	parts, err := b.ensureTopic(ctx, full)
+	if err != nil {
+		return 0, err
+	}
+	return b.lagWithRetry(ctx, full, b.Group(group), parts)
+}
+
+func (b *Bus) lagWithRetry(ctx context.Context, full, group string, nparts int) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		lag, err := s.lag(ctx)
+		lag, err := b.lag(ctx, full, group, nparts)
 		if err == nil || !retriable(err) || attempt == 5 {
 			return lag, err
 		}
@@ -275,35 +291,35 @@ func (s *Subscription) Lag(ctx context.Context) (int64, error) {
 	}
 }
 
-func (s *Subscription) lag(ctx context.Context) (int64, error) {
-	parts := make([]int, s.parts)
-	reqs := make([]kafka.OffsetRequest, 0, 2*s.parts)
+func (b *Bus) lag(ctx context.Context, full, group string, nparts int) (int64, error) {
+	parts := make([]int, nparts)
+	reqs := make([]kafka.OffsetRequest, 0, 2*nparts)
 	for p := range parts {
 		parts[p] = p
 		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
 	}
-	committed, err := s.b.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: s.group, Topics: map[string][]int{s.full: parts}})
+	committed, err := b.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{full: parts}})
 	if err == nil {
 		err = committed.Error
 	}
 	if err != nil {
-		return 0, fmt.Errorf("kafkabus: lag of %q on %q: committed offsets: %w", s.group, s.full, err)
+		return 0, fmt.Errorf("kafkabus: lag of %q on %q: committed offsets: %w", group, full, err)
 	}
-	marks, err := s.b.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.full: reqs}})
+	marks, err := b.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{full: reqs}})
 	if err != nil {
-		return 0, fmt.Errorf("kafkabus: lag of %q on %q: watermarks: %w", s.group, s.full, err)
+		return 0, fmt.Errorf("kafkabus: lag of %q on %q: watermarks: %w", group, full, err)
 	}
 	commit := map[int]int64{}
-	for _, p := range committed.Topics[s.full] {
+	for _, p := range committed.Topics[full] {
 		if p.Error != nil {
-			return 0, fmt.Errorf("kafkabus: lag of %q on %q partition %d: %w", s.group, s.full, p.Partition, p.Error)
+			return 0, fmt.Errorf("kafkabus: lag of %q on %q partition %d: %w", group, full, p.Partition, p.Error)
 		}
 		commit[p.Partition] = p.CommittedOffset
 	}
 	var ws []watermark
-	for _, p := range marks.Topics[s.full] {
+	for _, p := range marks.Topics[full] {
 		if p.Error != nil {
-			return 0, fmt.Errorf("kafkabus: lag of %q on %q partition %d: %w", s.group, s.full, p.Partition, p.Error)
+			return 0, fmt.Errorf("kafkabus: lag of %q on %q partition %d: %w", group, full, p.Partition, p.Error)
 		}
 		c, ok := commit[p.Partition]
 		if !ok {
@@ -311,8 +327,8 @@ func (s *Subscription) lag(ctx context.Context) (int64, error) {
 		}
 		ws = append(ws, watermark{low: p.FirstOffset, high: p.LastOffset, committed: c})
 	}
-	if len(ws) != s.parts {
-		return 0, fmt.Errorf("kafkabus: lag of %q on %q: watermarks of %d partitions, want %d", s.group, s.full, len(ws), s.parts)
+	if len(ws) != nparts {
+		return 0, fmt.Errorf("kafkabus: lag of %q on %q: watermarks of %d partitions, want %d", group, full, len(ws), nparts)
 	}
 	return lagOf(ws), nil
 }
