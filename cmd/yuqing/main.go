@@ -21,6 +21,7 @@ import (
 	"yuqing/alerting/orgtree"
 	"yuqing/analyzer"
 	"yuqing/analyzer/classify"
+	"yuqing/crawler/extract"
 	"yuqing/domain"
 	"yuqing/ingest/client"
 	"yuqing/ingest/dataset"
@@ -33,6 +34,7 @@ const usage = `yuqing —— 政务舆情监测与回应
   yuqing serve   [--config FILE] [--data DIR] [--listen ADDR] [--target all|analyzer|alerting|dashboard]
   yuqing ingest  FILE... [--server URL]            导入 JSON Lines 或 CSV 帖子
   yuqing replay  FILE [--speed N|max] [--server URL] 按帖子自身时间回放数据集
+  yuqing extract FILE.html [--url URL]            从保存的网页中抽取文章（标题、时间、作者、正文），输出 JSON
   yuqing analyze [--format text|jsonl]             从标准输入读帖子，逐行输出分析结果
   yuqing train   sentiment|category|rumor --data FILE... --out MODEL
   yuqing eval    sentiment|category|rumor --model MODEL --data FILE... [--split test|all]
@@ -54,6 +56,8 @@ func main() {
 		err = ingestCmd(ctx, args)
 	case "replay":
 		err = replay(ctx, args)
+	case "extract":
+		err = extractCmd(args)
 	case "analyze":
 		err = analyze(args)
 	case "train":
@@ -188,6 +192,30 @@ func replay(ctx context.Context, args []string) error {
 	fmt.Fprintf(os.Stderr, "完成: 发送 %d 条，接收 %d 条，拒绝 %d 条，用时 %s，%.0f 条/秒\n",
 		st.Sent, st.Accepted, st.Rejected, st.Wall.Round(time.Millisecond), float64(st.Sent)/st.Wall.Seconds())
 	return nil
+}
+
+func extractCmd(args []string) error {
+	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
+	pageURL := fs.String("url", "", "网页的原始地址（用于解析相对链接）")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return errors.New("用法: yuqing extract FILE.html [--url URL]")
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	a, err := extract.Page(raw, *pageURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", files[0], err)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(a)
 }
 
 func analyze(args []string) error {
