@@ -18,12 +18,12 @@ var (
 	replacement = string(utf8.RuneError)
 )
 
-// decode turns raw page bytes into UTF-8 text and names the encoding it used.
+// Decode turns raw page bytes into UTF-8 text and names the encoding it used.
 // The bytes win over the declaration: valid UTF-8 stays UTF-8 whatever the
 // page claims. Otherwise the declared charset is used if it decodes cleanly,
 // then GB18030, then Big5; the candidate with the fewest replacement
 // characters wins. It never fails: invalid sequences become U+FFFD.
-func decode(raw []byte) (string, string) {
+func Decode(raw []byte) (string, string) {
 	raw = bytes.TrimPrefix(raw, bomUTF8)
 	if utf8.Valid(raw) {
 		return string(raw), "utf-8"

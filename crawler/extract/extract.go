@@ -45,7 +45,7 @@ func PageAt(raw []byte, pageURL string, now time.Time) (Article, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return Article{}, fmt.Errorf("提取 %q: %w", pageURL, ErrEmpty)
 	}
-	text, enc := decode(raw)
+	text, enc := Decode(raw)
 	doc, err := html.Parse(strings.NewReader(text))
 	if err != nil {
 		// Pathological nesting (the parser stops at 512 open elements):
