@@ -46,6 +46,10 @@ type Post struct {
 	// cascade in one bus partition and one event even when a middle repost is
 	// missing or late).
 	RootID string `json:"root_id,omitempty"`
+	// Record marks a page of a government portal's disclosure or
+	// interpretation column (an extension of the contract, set by the
+	// crawler): the analyzer keeps it as a Record for the alerting side.
+	Record *RecordRef `json:"record,omitempty"`
 	// ReceivedAt is when ingest accepted the post (wall time); it measures
 	// pipeline lag and is never used for heat or grades.
 	ReceivedAt time.Time `json:"received_at"`
@@ -287,6 +291,12 @@ const (
 	RecordDisclosure     = "disclosure"     // 政务公开
 	RecordInterpretation = "interpretation" // 政策解读
 )
+
+// RecordRef says which kind of government record a post is, and whose.
+type RecordRef struct {
+	Kind   string `json:"kind"`              // RecordDisclosure or RecordInterpretation
+	UnitID string `json:"unit_id,omitempty"` // the portal's owning unit
+}
 
 // Record is one of the government's own disclosure or policy-interpretation records.
 type Record struct {

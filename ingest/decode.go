@@ -49,17 +49,18 @@ func (e ItemError) String() string {
 // wirePost is a post as senders write it: published_at is kept as text so a
 // bad date is reported against its field instead of failing the whole item.
 type wirePost struct {
-	ID          string         `json:"id"`
-	Source      string         `json:"source"`
-	URL         string         `json:"url"`
-	Title       string         `json:"title"`
-	Text        string         `json:"text"`
-	Author      domain.Author  `json:"author"`
-	PublishedAt string         `json:"published_at"`
-	Region      string         `json:"region"`
-	Metrics     domain.Metrics `json:"metrics"`
-	ParentID    string         `json:"parent_id"`
-	RootID      string         `json:"root_id"`
+	ID          string            `json:"id"`
+	Source      string            `json:"source"`
+	URL         string            `json:"url"`
+	Title       string            `json:"title"`
+	Text        string            `json:"text"`
+	Author      domain.Author     `json:"author"`
+	PublishedAt string            `json:"published_at"`
+	Region      string            `json:"region"`
+	Metrics     domain.Metrics    `json:"metrics"`
+	ParentID    string            `json:"parent_id"`
+	RootID      string            `json:"root_id"`
+	Record      *domain.RecordRef `json:"record"`
 }
 
 // Decode reads a body holding one post, a JSON array of posts, or NDJSON (one
@@ -169,7 +170,7 @@ func decodeItem(raw []byte) (domain.Post, *ItemError) {
 		ID: strings.TrimSpace(w.ID), Source: strings.TrimSpace(w.Source), URL: strings.TrimSpace(w.URL),
 		Title: strings.TrimSpace(w.Title), Text: strings.TrimSpace(w.Text), Author: w.Author,
 		Region: strings.TrimSpace(w.Region), Metrics: w.Metrics,
-		ParentID: strings.TrimSpace(w.ParentID), RootID: strings.TrimSpace(w.RootID),
+		ParentID: strings.TrimSpace(w.ParentID), RootID: strings.TrimSpace(w.RootID), Record: w.Record,
 	}
 	fieldErr := func(field, msg string) *ItemError { return &ItemError{ID: p.ID, Field: field, Error: msg} }
 	for _, f := range []struct {
@@ -191,6 +192,9 @@ func decodeItem(raw []byte) (domain.Post, *ItemError) {
 	}
 	if p.ParentID != "" && p.ParentID == p.ID {
 		return p, fieldErr("parent_id", "不能等于帖子自己的 id (a post cannot be its own parent)")
+	}
+	if r := p.Record; r != nil && r.Kind != domain.RecordDisclosure && r.Kind != domain.RecordInterpretation {
+		return p, fieldErr("record.kind", fmt.Sprintf("%q 不是 disclosure 或 interpretation (unknown record kind)", clip(r.Kind, 40)))
 	}
 	if p.Author.Followers < 0 || p.Metrics.Reposts < 0 || p.Metrics.Comments < 0 || p.Metrics.Likes < 0 {
 		return p, fieldErr("metrics", "计数不能为负数 (negative count)")

@@ -44,6 +44,10 @@ type Pipeline struct {
 	// Throttle, if set, learns the backlog at start and each acknowledgement,
 	// so that ingest can slow senders down when the analyzer falls behind.
 	Throttle *ingest.Throttle
+	// Records, if set, keeps the government portal pages among the posts
+	// (Post.Record, from the crawler) as disclosure and interpretation
+	// records, before the batch is acknowledged.
+	Records RecordWriter
 
 	m metrics
 }
@@ -179,6 +183,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if !p.retry(ctx, "group", func() error { return p.group(ctx, j) }) {
 			return nil
 		}
+		if !p.retry(ctx, "records", func() error { return p.saveRecords(ctx, j) }) {
+			return nil
+		}
 		select {
 		case toAck <- j:
 		case <-ctx.Done():
@@ -191,6 +198,43 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// RecordWriter is the part of the Store that keeps records.
+type RecordWriter interface {
+	PutRecord(ctx context.Context, r domain.Record) error
+}
+
+// saveRecords writes the batch's portal pages as records (idempotent: the
+// record id is the post id).
+func (p *Pipeline) saveRecords(ctx context.Context, j *job) error {
+	if p.Records == nil {
+		return nil
+	}
+	for _, d := range j.docs {
+		ref := d.Post.Record
+		if ref == nil {
+			continue
+		}
+		title := d.Post.Title
+		if title == "" {
+			title = clipRunes(d.Post.Text, 80)
+		}
+		r := domain.Record{ID: d.Post.ID, Kind: ref.Kind, Title: title, URL: d.Post.URL, UnitID: ref.UnitID,
+			PublishedAt: d.Post.PublishedAt, CreatedAt: d.Post.ReceivedAt}
+		if err := p.Records.PutRecord(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
 }
 
 // job is one batch on its way through the stages.

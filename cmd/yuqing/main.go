@@ -31,9 +31,10 @@ import (
 const usage = `yuqing —— 政务舆情监测与回应
 
 用法:
-  yuqing serve   [--config FILE] [--data DIR] [--listen ADDR] [--target all|analyzer|alerting|dashboard]
+  yuqing serve   [--config FILE] [--data DIR] [--listen ADDR] [--target all|crawler|analyzer|alerting|dashboard]
   yuqing ingest  FILE... [--server URL]            导入 JSON Lines 或 CSV 帖子
   yuqing replay  FILE [--speed N|max] [--server URL] 按帖子自身时间回放数据集
+  yuqing crawl   [--sources FILE] [--source NAME] [--once] [--server URL]  采集信息源；--once 运行一次并打印结果
   yuqing extract FILE.html [--url URL]            从保存的网页中抽取文章（标题、时间、作者、正文），输出 JSON
   yuqing analyze [--format text|jsonl]             从标准输入读帖子，逐行输出分析结果
   yuqing train   sentiment|category|rumor --data FILE... --out MODEL
@@ -56,6 +57,8 @@ func main() {
 		err = ingestCmd(ctx, args)
 	case "replay":
 		err = replay(ctx, args)
+	case "crawl":
+		err = crawlCmd(ctx, args)
 	case "extract":
 		err = extractCmd(args)
 	case "analyze":

@@ -21,6 +21,9 @@ const (
 	// TopicCases carries case changes to dashboard processes when the roles
 	// run in separate processes.
 	TopicCases = "cases"
+	// TopicSources carries crawler source health changes to dashboard
+	// processes when the crawler runs in its own process.
+	TopicSources = "sources"
 )
 
 // ErrClosed is returned by operations on a closed bus or subscription.

@@ -36,6 +36,7 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/units", s.postUnits)
 	mux.HandleFunc("GET /api/v1/records", s.listRecords)
 	mux.HandleFunc("POST /api/v1/records", s.postRecord)
+	mux.HandleFunc("GET /api/v1/sources", s.listSources)
 	mux.HandleFunc("GET /api/v1/stream", s.Hub.ServeWS)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -46,6 +47,16 @@ func (s *Server) Routes() http.Handler {
 	}
 	mux.Handle("/", dashboard.Handler())
 	return mux
+}
+
+// listSources is the health of every crawled source, in the processes
+// that crawl.
+func (s *Server) listSources(w http.ResponseWriter, r *http.Request) {
+	if s.crawl == nil {
+		writeJSON(w, 200, map[string]any{"sources": []any{}, "message": "本进程未运行采集（配置 crawler.sources 并以 all 或 crawler 角色运行）"})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"sources": s.crawl.Health()})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

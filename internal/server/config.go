@@ -29,6 +29,13 @@ type Config struct {
 		MinGrade string  `yaml:"min_grade"` // I, II, III or IV: open a case from this grade on; default IV
 		MinHeat  float64 `yaml:"min_heat"`
 	} `yaml:"alerting"`
+	// Crawler runs the sources of a YAML file (see deploy/sources.yaml) in
+	// the processes whose target is all or crawler; none when Sources is empty.
+	Crawler struct {
+		Sources     string `yaml:"sources"`
+		Concurrency int    `yaml:"concurrency"` // sources at once; default 4
+		State       string `yaml:"state"`       // default DATA/crawler.db
+	} `yaml:"crawler"`
 	Dashboard struct {
 		PostRate int `yaml:"post_rate"` // live-feed posts per second per client; default 50
 	} `yaml:"dashboard"`

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"yuqing/analyzer/index"
 	"yuqing/analyzer/pipeline"
 	"yuqing/analyzer/places"
+	"yuqing/crawler"
 	"yuqing/dashboard"
 	"yuqing/domain"
 	"yuqing/ingest"
@@ -51,6 +53,8 @@ type Server struct {
 	http        *http.Server
 	addr        net.Addr
 	casesOpened prometheus.Counter
+	crawl       *crawler.Scheduler // nil unless this process crawls
+	crawlState  *crawler.State
 }
 
 // New opens the backends and builds the roles; nothing runs until Run.
@@ -87,7 +91,7 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.pipeline = &pipeline.Pipeline{
 		Bus: s.Bus, Analyzer: an, Grouper: events.New(s.Store, events.Config{}), Index: s.Index, Log: log,
-		OnIndexed: s.onIndexed,
+		OnIndexed: s.onIndexed, Records: s.Store,
 	}
 	s.pipeline.Register(s.reg)
 	s.ingest = &ingest.Handler{Bus: s.Bus, MaxBody: cfg.MaxBody, Log: log}
@@ -101,6 +105,9 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		s.ingest.Throttle = ingest.NewThrottle(cfg.MaxBacklog)
 	}
 	s.ingest.Register(s.reg)
+	if err := s.newCrawler(); err != nil {
+		return nil, err
+	}
 	s.casesOpened = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
 	s.reg.MustRegister(s.casesOpened)
 	return s, nil
@@ -207,6 +214,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
 	}
+	if s.crawl != nil {
+		start("crawler", s.crawl.Run)
+	}
 	if gl, ok := s.Bus.(bus.GroupLagger); ok && t == "dashboard" && s.ingest.Throttle != nil {
 		start("backlog", func(ctx context.Context) error { return s.watchBacklog(ctx, gl) })
 	}
@@ -215,6 +225,7 @@ func (s *Server) Run(ctx context.Context) error {
 		start("feed posts", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicPosts, "post") })
 		start("feed events", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicEvents, "event") })
 		start("feed cases", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicCases, "case") })
+		start("feed sources", func(ctx context.Context) error { return s.runFeed(ctx, bus.TopicSources, "source") })
 	}
 	wg.Add(1)
 	go func() {
@@ -259,6 +270,52 @@ func (s *Server) runAlerting(ctx context.Context) error {
 		s.Hub.Publish("case", c)
 		s.shareCase(ctx, c)
 	})
+}
+
+// newCrawler builds the crawler role when the configuration names a
+// sources file and this process's target includes it.
+func (s *Server) newCrawler() error {
+	cc := s.cfg.Crawler
+	if cc.Sources == "" || (s.cfg.Target != "all" && s.cfg.Target != "crawler") {
+		return nil
+	}
+	statePath := cc.State
+	if statePath == "" {
+		statePath = filepath.Join(s.cfg.Data, "crawler.db")
+	}
+	st, err := crawler.OpenState(statePath)
+	if err != nil {
+		return err
+	}
+	s.crawlState = st
+	s.crawl = &crawler.Scheduler{
+		Path:        cc.Sources,
+		Crawler:     &crawler.Crawler{State: st, Sink: crawler.BusSink{Bus: s.Bus}, Log: s.log},
+		Log:         s.log,
+		Concurrency: cc.Concurrency,
+		OnHealth:    s.onSourceHealth,
+	}
+	s.crawl.Register(s.reg)
+	if err := s.crawl.Load(context.Background()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// onSourceHealth tells the dashboard about a source after each run, and
+// dashboard processes elsewhere when a source's status changes.
+func (s *Server) onSourceHealth(h crawler.Health, changed bool) {
+	s.Hub.Publish("source", h)
+	if s.cfg.Target == "all" || !changed {
+		return
+	}
+	v, err := json.Marshal(h)
+	if err == nil {
+		err = s.Bus.Publish(context.Background(), bus.TopicSources, bus.Message{Key: h.Source, Value: v})
+	}
+	if err != nil {
+		s.log.Warn("分享信息源状态失败", "source", h.Source, "err", err)
+	}
 }
 
 // shareCase tells dashboard processes about a case change when the roles
@@ -330,6 +387,9 @@ func (s *Server) closeBackends() {
 		if err := c.Close(); err != nil {
 			s.log.Error("关闭 "+name+" 失败", "err", err)
 		}
+	}
+	if s.crawlState != nil {
+		closeOne("crawler state", s.crawlState)
 	}
 	if s.Index != nil {
 		closeOne("index", s.Index)
