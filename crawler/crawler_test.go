@@ -148,7 +148,7 @@ func (c *collect) Emit(_ context.Context, posts []domain.Post) error {
 func src(name, typ, u string) *Source {
 	s := &Source{Name: name, Type: typ, URL: u, Region: "浙江省"}
 	s.Limits = Limits{}.or(builtinLimits)
-	s.Delay = 0
+	s.Delay = ptr(time.Duration(0))
 	return s
 }
 

@@ -28,10 +28,10 @@ func NewFetcherFor(f *SourcesFile) (*Fetcher, error) {
 				continue
 			}
 			hosts[u.Host] = true
-			limits = append(limits, HostLimit{Glob: u.Host, Parallelism: s.Parallelism, Delay: s.Delay})
+			limits = append(limits, HostLimit{Glob: u.Host, Parallelism: s.Parallelism, Delay: s.HostDelay()})
 		}
 	}
-	limits = append(limits, HostLimit{Glob: "*", Parallelism: d.Parallelism, Delay: d.Delay})
+	limits = append(limits, HostLimit{Glob: "*", Parallelism: d.Parallelism, Delay: d.HostDelay()})
 	return NewFetcher(FetchOptions{UserAgent: f.UserAgent, AllowPrivate: f.AllowPrivate, Timeout: d.Timeout, MaxBytes: d.MaxBytes}, limits...)
 }
 
@@ -42,10 +42,10 @@ type Scheduler struct {
 	Path        string
 	Crawler     *Crawler
 	Log         *slog.Logger
-	Concurrency int                                 // sources at once; default 4
-	ReloadEvery time.Duration                       // how often the file is checked; default 10s
-	OnHealth    func(h Health, statusChanged bool)  // after every run (the dashboard's feed)
-	OnRun       func(res Result)                    // after every run
+	Concurrency int                                // sources at once; default 4
+	ReloadEvery time.Duration                      // how often the file is checked; default 10s
+	OnHealth    func(h Health, statusChanged bool) // after every run (the dashboard's feed)
+	OnRun       func(res Result)                   // after every run
 
 	mu      sync.Mutex
 	file    *SourcesFile

@@ -36,16 +36,16 @@ const (
 // Limits bound one source: its schedule and what one run may fetch. Zero
 // values inherit the file's defaults, then the built-in ones.
 type Limits struct {
-	Interval    time.Duration `yaml:"interval"`     // first interval between runs; default 10m
-	MinInterval time.Duration `yaml:"min_interval"` // floor of the adaptive schedule; default 2m
-	MaxInterval time.Duration `yaml:"max_interval"` // ceiling; default 2h
-	MaxPages    int           `yaml:"max_pages"`    // list or API pages per run; default 5
-	MaxItems    int           `yaml:"max_items"`    // new articles per run; default 100
-	MaxBytes    int64         `yaml:"max_bytes"`    // per page; default 10 MiB
-	Timeout     time.Duration `yaml:"timeout"`      // per request; default 30s
-	Delay       time.Duration `yaml:"delay"`        // between requests to one host; default 1s
-	Parallelism int           `yaml:"parallelism"`  // requests at once to one host; default 2
-	SilentAfter time.Duration `yaml:"silent_after"` // warn after this long without a new item; default from its history
+	Interval    time.Duration  `yaml:"interval"`     // first interval between runs; default 10m
+	MinInterval time.Duration  `yaml:"min_interval"` // floor of the adaptive schedule; default 2m
+	MaxInterval time.Duration  `yaml:"max_interval"` // ceiling; default 2h
+	MaxPages    int            `yaml:"max_pages"`    // list or API pages per run; default 5
+	MaxItems    int            `yaml:"max_items"`    // new articles per run; default 100
+	MaxBytes    int64          `yaml:"max_bytes"`    // per page; default 10 MiB
+	Timeout     time.Duration  `yaml:"timeout"`      // per request; default 30s
+	Delay       *time.Duration `yaml:"delay"`        // between requests to one host; default 1s (0s: none)
+	Parallelism int            `yaml:"parallelism"`  // requests at once to one host; default 2
+	SilentAfter time.Duration  `yaml:"silent_after"` // warn after this long without a new item; default from its history
 }
 
 func (l Limits) or(d Limits) Limits {
@@ -60,7 +60,7 @@ func (l Limits) or(d Limits) Limits {
 	l.MaxInterval = pick(l.MaxInterval, d.MaxInterval)
 	l.Timeout = pick(l.Timeout, d.Timeout)
 	l.SilentAfter = pick(l.SilentAfter, d.SilentAfter)
-	if l.Delay == 0 {
+	if l.Delay == nil {
 		l.Delay = d.Delay
 	}
 	if l.MaxPages <= 0 {
@@ -81,7 +81,17 @@ func (l Limits) or(d Limits) Limits {
 var builtinLimits = Limits{
 	Interval: 10 * time.Minute, MinInterval: 2 * time.Minute, MaxInterval: 2 * time.Hour,
 	MaxPages: 5, MaxItems: 100, MaxBytes: 10 << 20, Timeout: 30 * time.Second,
-	Delay: time.Second, Parallelism: 2,
+	Delay: ptr(time.Second), Parallelism: 2,
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// HostDelay is the delay between requests to one host.
+func (l Limits) HostDelay() time.Duration {
+	if l.Delay == nil {
+		return 0
+	}
+	return *l.Delay
 }
 
 // Selectors override automatic article extraction for one source (CSS).
