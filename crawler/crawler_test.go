@@ -48,6 +48,11 @@ func newSite(t testing.TB) *site {
 		if !ok {
 			p, ok = s.pages[r.URL.Path]
 		}
+		if !ok { // a folder's handler serves what is under it
+			if i := strings.LastIndex(r.URL.Path, "/"); i > 0 {
+				p, ok = s.pages[r.URL.Path[:i+1]]
+			}
+		}
 		s.mu.Unlock()
 		switch {
 		case !ok:

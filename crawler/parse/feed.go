@@ -105,8 +105,8 @@ func Feed(body []byte, base string) ([]Item, error) {
 		return items, nil
 	}
 	if !sawRoot {
-		if readErr != nil && first == "" {
-			return nil, fmt.Errorf("parse: feed: not XML (不是 XML 订阅源): %w: %w", ErrFormat, readErr)
+		if first == "" {
+			return nil, formatErr("parse: feed: no XML element found (不是 XML 订阅源)", readErr)
 		}
 		return nil, fmt.Errorf("parse: feed: root element <%s> is not rss, feed or rdf:RDF (不是 RSS/Atom 订阅源): %w", first, ErrFormat)
 	}

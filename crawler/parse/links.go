@@ -472,7 +472,7 @@ var (
 	}
 	weakNext   = map[string]bool{"›": true, "»": true, ">": true, "→": true, "＞": true}
 	nextTrim   = "<>›»«‹[]【】()（）「」《》.。·-–—_|:：→←＞＜ \t\r\n\u00a0\u3000"
-	nextOthers = []string{"post", "article", "story", "news", "item", "下一篇", "上一", "prev"}
+	nextOthers = []string{"post", "article", "story", "news", "item", "comment", "reply", "photo", "pic", "img", "slide", "video", "下一篇", "下一张", "上一", "prev"}
 )
 
 // nextTier ranks a link as the next page: 0 rel=next, 1 its text says so,

@@ -214,8 +214,8 @@ func xmlSitemap(text string, b *url.URL) ([]Item, []string, error) {
 		return smItems(urls), smURLs(maps), nil
 	}
 	if !sawRoot {
-		if readErr != nil && first == "" {
-			return nil, nil, fmt.Errorf("parse: sitemap: not XML (不是站点地图): %w: %w", ErrFormat, readErr)
+		if first == "" {
+			return nil, nil, formatErr("parse: sitemap: no XML element found (不是站点地图)", readErr)
 		}
 		return nil, nil, fmt.Errorf("parse: sitemap: root element <%s> is not urlset or sitemapindex (不是站点地图): %w", first, ErrFormat)
 	}

@@ -40,20 +40,30 @@ var (
 // elements (p, div, br, li, h1…) become line breaks, so paragraphs come back
 // joined by "\n" with no blank lines. Text that was escaped twice
 // ("&amp;lt;p&amp;gt;", common in feeds) is unescaped and stripped again.
+// Literal text such as "a < b" or "<图>" is kept.
 // It does not cap the length.
 func StripHTML(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	for range 3 {
+	for range 8 {
 		if !looksMarked(s) {
 			break
 		}
-		s = stripOnce(s)
+		t := stripOnce(s)
+		if t == s {
+			break
+		}
+		s = t
+	}
+	if tagRe.MatchString(s) {
+		// escaped more often than anyone means: drop what still reads as a tag
+		s = leftTagRe.ReplaceAllString(s, " ")
 	}
 	return collapse(s, true)
 }
 
 var (
-	tagRe    = regexp.MustCompile(`<[A-Za-z!/?]`)
+	tagRe     = regexp.MustCompile(`<[A-Za-z!/?]`)
+	leftTagRe = regexp.MustCompile(`<[A-Za-z!/?][^<>]*>`)
 	entityRe = regexp.MustCompile(`&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?`)
 )
 

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -94,3 +95,11 @@ func (b *boundedBuilder) add(p []byte) {
 }
 
 func (b *boundedBuilder) addString(s string) { b.add([]byte(s)) }
+
+// formatErr wraps ErrFormat, and the read error if there was one.
+func formatErr(msg string, readErr error) error {
+	if readErr != nil {
+		return fmt.Errorf("%s: %w: %w", msg, ErrFormat, readErr)
+	}
+	return fmt.Errorf("%s: %w", msg, ErrFormat)
+}
