@@ -1,7 +1,6 @@
 package crawler
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"yuqing/crawler/parse"
 	"yuqing/domain"
+	"yuqing/internal/envsubst"
 )
 
 // Source types.
@@ -194,11 +194,12 @@ func LoadSources(path string) (*SourcesFile, error) {
 	return f, nil
 }
 
-// ParseSources reads a sources file's bytes, fills in defaults and checks
-// every source; the error names each bad source and field.
+// ParseSources reads a sources file's bytes, substituting ${ENV} and
+// ${ENV:-default} (API tokens), fills in defaults and checks every source;
+// the error names each bad source and field.
 func ParseSources(raw []byte) (*SourcesFile, error) {
 	var f SourcesFile
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec := yaml.NewDecoder(strings.NewReader(envsubst.Expand(string(raw))))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("YAML: %w", err)

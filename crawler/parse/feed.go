@@ -132,8 +132,8 @@ type feedItem struct {
 	linkRank int
 
 	title, summary, content, guid, id, author, authorName, creator string
-	dates, updates                                                []string
-	guidNotPerma                                                  bool
+	dates, updates                                                 []string
+	guidNotPerma                                                   bool
 
 	field     string   // the child being read ("" when ignored)
 	fieldBase *url.URL // base in force at that child

@@ -64,7 +64,7 @@ func StripHTML(s string) string {
 var (
 	tagRe     = regexp.MustCompile(`<[A-Za-z!/?]`)
 	leftTagRe = regexp.MustCompile(`<[A-Za-z!/?][^<>]*>`)
-	entityRe = regexp.MustCompile(`&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?`)
+	entityRe  = regexp.MustCompile(`&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?`)
 )
 
 // looksMarked reports whether s may hold tags or entities.

@@ -16,6 +16,11 @@
   var STATUS_ZH = { open: '待签收', signed: '已签收', assessed: '已研判', answered: '已回应', closed: '已关闭' };
   var SOURCE_ZH = { weibo: '微博', news: '新闻', gov: '政务网站', wechat: '微信', forum: '论坛', video: '视频', blog: '博客', app: '客户端', import: '导入', notice: '网信通报' };
   var WEEKDAY = ['日', '一', '二', '三', '四', '五', '六'];
+  var HEALTH_ZH = { 'new': '未运行', ok: '正常', silent: '沉默', broken: '故障' };
+  var HEALTH_RANK = { broken: 0, silent: 1, 'new': 2, ok: 3 };  // silent and broken first
+  var SOURCES_TITLE = '沉默（长时间没有新内容）或故障（连续抓取失败）的信息源数量；点击查看全部信息源';
+  var DAY_MS = 864e5;
+  var CHINA_MS = 8 * 3600e3;  // the crawler counts days in China time
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -119,7 +124,11 @@
     feedQueue: [],
     paused: false,
     recent: [],        // arrival times of feed posts, for the rate
-    openReasons: new Set()
+    openReasons: new Set(),
+    sources: new Map(), // source name -> Health
+    sourcesKnown: false, // a list was loaded or a source message came
+    sourcesLoaded: false, // a list was loaded: later lists tell changes
+    sourcesNote: ''     // the server's word when this process does not crawl
   };
 
   // ---------- counters and header ----------
@@ -476,6 +485,187 @@
     postAction(c, { action: 'respond', actor: who, note: '', evidence_url: u }, btn, '已记录回应：' + truncate(c.title, 30));
   }
 
+  // ---------- crawled sources' health ----------
+  // A source that stopped yielding posts looks exactly like a calm day: the
+  // header counts silent and broken sources, the panel lists them all.
+  function alarming(h) { return !!h && (h.status === 'silent' || h.status === 'broken'); }
+  function healthRank(h) { var r = HEALTH_RANK[h.status]; return r === undefined ? 2 : r; }
+  function chinaDay(ms) { return new Date(ms + CHINA_MS).toISOString().slice(0, 10); }
+  function trimNum(x, digits) { return String(Number(x.toFixed(digits))); }
+  function fmtAgo(ms) {
+    var m = Math.max(0, Math.floor(ms / 60000));
+    if (m < 1) return '不到 1 分钟前';
+    if (m < 60) return m + ' 分钟前';
+    var h = Math.floor(m / 60);
+    if (h < 48) return h + ' 小时前';
+    return Math.floor(h / 24) + ' 天前';
+  }
+  function fmtAbs(d) { return d.toLocaleString('zh-CN', { hour12: false }); }
+  // perDay: posts per full day (China time) before today, over at most the
+  // last 14 days and not before the source's first run. daily only has the
+  // days that gave posts: a day without an entry counts as 0.
+  function perDay(h, now) {
+    var today = chinaDay(now);
+    var daily = (Array.isArray(h.daily) ? h.daily : []).filter(function (d) {
+      return d && typeof d.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d.day);
+    });
+    var oldest = daily.reduce(function (m, d) { return !m || d.day < m ? d.day : m; }, '');
+    var first = toDate(h.first_run);
+    // the crawler keeps 14 entries: beyond that the oldest kept day is the start
+    var start = first && daily.length < 14 ? chinaDay(first.getTime()) : oldest;
+    if (!start) return null;
+    var floor = chinaDay(now - 14 * DAY_MS);
+    if (start < floor) start = floor;
+    var days = Math.round((Date.parse(today) - Date.parse(start)) / DAY_MS);
+    if (!(days > 0)) return null;
+    var sum = 0;
+    daily.forEach(function (d) { if (d.day >= start && d.day < today) sum += Number(d.n) || 0; });
+    return { mean: sum / days, days: days };
+  }
+  // newerThan: a is the health of a later run than b (messages and the list may cross).
+  function newerThan(a, b) {
+    var ta = toDate(a.last_run), tb = toDate(b.last_run);
+    return !!ta && (!tb || ta.getTime() > tb.getTime());
+  }
+  function sourceAlarmText(h) {
+    var what = h.status === 'broken' ? '故障' : '沉默';
+    var why = h.reason ? truncate(h.reason, 120) : (h.status === 'broken' ? '连续抓取失败' : '长时间没有新内容，勿把沉默当作平静');
+    return '信息源「' + truncate(h.source, 30) + '」' + what + '：' + why;
+  }
+  // upsertSource stores h and reports whether the source just turned silent or broken.
+  function upsertSource(h) {
+    if (!h || typeof h !== 'object' || !h.source || typeof h.source !== 'string') return false;
+    var prev = state.sources.get(h.source);
+    if (prev && newerThan(prev, h)) return false;
+    var had = state.sourcesKnown;
+    state.sources.set(h.source, h);
+    state.sourcesKnown = true;
+    return alarming(h) && (prev ? prev.status !== h.status : had);
+  }
+  var sourcesScheduled = false;
+  function scheduleSources() {
+    if (sourcesScheduled) return;
+    sourcesScheduled = true;
+    setTimeout(function () { sourcesScheduled = false; renderSources(); }, 250);
+  }
+  function renderSources() {
+    var bad = [];
+    state.sources.forEach(function (h) { if (alarming(h)) bad.push(h.source); });
+    var v = $('c-sources');
+    v.textContent = state.sourcesKnown ? fmtNum(bad.length) : '—';
+    v.classList.toggle('zero', bad.length === 0);
+    var btn = $('sources-btn');
+    var title = SOURCES_TITLE;
+    if (!state.sourcesKnown) title += '\n信息源状态未知' + (state.sourcesNote ? '：' + state.sourcesNote : '');
+    else if (state.sourcesNote) title += '\n' + state.sourcesNote + '；只计打开页面后推送来的信息源';
+    if (bad.length) title += '\n' + bad.sort().slice(0, 10).map(function (n) { return truncate(n, 30); }).join('、') + (bad.length > 10 ? ' 等' : '');
+    btn.title = title;
+    if (!$('sources-panel').hidden) renderSourceList();
+  }
+  function statSpan(parent, label, value, title) {
+    var s = el('span', null, label + ' ');
+    s.appendChild(el('b', null, value));
+    if (title) s.title = title;
+    parent.appendChild(s);
+  }
+  function sourceView(h, now) {
+    var st = HEALTH_ZH[h.status] ? h.status : 'x';
+    var li = el('li', 'source health-' + st);
+    var r1 = el('div', 'row1');
+    r1.appendChild(el('span', 'badge hstat hstat-' + st, HEALTH_ZH[h.status] || h.status || '未知'));
+    r1.appendChild(el('span', 'name', h.source));
+    var last = toDate(h.last_new);
+    var ln = el('span', 'last', last ? '最新内容 ' + fmtAgo(now - last.getTime()) : '尚无新内容');
+    if (last) ln.title = '最新内容 ' + fmtAbs(last);
+    r1.appendChild(ln);
+    li.appendChild(r1);
+
+    var stats = el('div', 'stats');
+    var pd = perDay(h, now);
+    statSpan(stats, '日均', pd ? (pd.mean >= 10 ? fmtNum(Math.round(pd.mean)) : trimNum(pd.mean, 1)) + ' 条' : '—',
+      pd ? '最近 ' + pd.days + ' 个整日（不含今天）平均每天的新内容条数' : '尚无整日数据');
+    var runs = Number(h.runs) || 0;
+    var rate = Math.min(1, Math.max(0, Number(h.error_rate) || 0));
+    statSpan(stats, '错误率', runs ? Math.round(rate * 100) + '%' : '—',
+      '近期抓取失败的比例（越近的运行权重越大）；累计 ' + fmtNum(runs) + ' 次运行，失败 ' + fmtNum(h.failed_runs) + ' 次');
+    var iv = (Number(h.interval_ns) || 0) / 6e10;
+    var next = toDate(h.next_run);
+    statSpan(stats, '间隔', iv > 0 ? (iv < 10 ? trimNum(iv, 1) : fmtNum(Math.round(iv))) + ' 分钟' : '—',
+      '当前自适应抓取间隔' + (next ? '；下次运行 ' + fmtAbs(next) : ''));
+    var ce = Number(h.consecutive_errors) || 0;
+    if (ce > 0) statSpan(stats, '连续失败', ce + ' 次', h.last_error ? truncate(h.last_error, 300) : '');
+    li.appendChild(stats);
+    if (h.reason) li.appendChild(el('div', 'reason', truncate(h.reason, 400)));
+    return li;
+  }
+  var sourcesRenderedAt = 0;
+  function renderSourceList() {
+    var now = Date.now();
+    sourcesRenderedAt = now;
+    var hs = Array.from(state.sources.values()).sort(function (a, b) {
+      var d = healthRank(a) - healthRank(b);
+      return d || String(a.source).localeCompare(String(b.source), 'zh-CN');
+    });
+    var silent = 0, broken = 0;
+    hs.forEach(function (h) { if (h.status === 'silent') silent++; if (h.status === 'broken') broken++; });
+    var sum = state.sourcesKnown ? '共 ' + hs.length + ' 个，沉默 ' + silent + ' 个，故障 ' + broken + ' 个' : '状态未知';
+    if (state.sourcesNote) sum += '（' + state.sourcesNote + '）';
+    $('sources-summary').textContent = sum;
+    var list = $('sources-list');
+    list.dataset.empty = state.sourcesNote ? '本进程未运行采集；信息源状态有变化时将显示在此' : (state.sourcesKnown ? '暂无信息源' : '信息源状态未加载');
+    var frag = document.createDocumentFragment();
+    hs.forEach(function (h) { frag.appendChild(sourceView(h, now)); });
+    var top = list.scrollTop;
+    clear(list);
+    list.appendChild(frag);
+    list.scrollTop = top;
+  }
+  function showSources(open) {
+    var panel = $('sources-panel'), btn = $('sources-btn');
+    if (open === panel.hidden) {
+      panel.hidden = !open;
+      btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+      if (open) {
+        $('search-panel').hidden = true;
+        renderSourceList();
+        $('sources-close').focus();
+      } else if (document.activeElement && panel.contains(document.activeElement)) {
+        btn.focus();
+      }
+    }
+  }
+  function loadSources() {
+    return getJSON('/api/v1/sources').then(function (j) {
+      var list = (j && Array.isArray(j.sources)) ? j.sources : [];
+      var had = state.sourcesLoaded, old = state.sources, turned = [];
+      state.sources = new Map();
+      list.forEach(function (h) {
+        if (!h || typeof h !== 'object' || !h.source || typeof h.source !== 'string') return;
+        var prev = old.get(h.source);
+        if (prev && newerThan(prev, h)) { state.sources.set(h.source, prev); return; }
+        state.sources.set(h.source, h);
+        if (had && alarming(h) && (!prev || prev.status !== h.status)) turned.push(h);
+      });
+      state.sourcesNote = (j && typeof j.message === 'string' && !list.length) ? truncate(j.message, 200) : '';
+      if (state.sourcesNote) {
+        // this process does not crawl: keep what the stream told us
+        old.forEach(function (h, name) { if (!state.sources.has(name)) state.sources.set(name, h); });
+      } else {
+        state.sourcesKnown = true;
+      }
+      state.sourcesLoaded = true;
+      renderSources();
+      if (turned.length === 1) toast(sourceAlarmText(turned[0]), true);
+      else if (turned.length > 1) {
+        toast(turned.length + ' 个信息源转为沉默或故障：' + turned.slice(0, 5).map(function (h) { return '「' + truncate(h.source, 20) + '」'; }).join('') +
+          '，请打开“信息源告警”查看，勿把沉默当作平静', true);
+      }
+    }).catch(function (err) {
+      toast('信息源状态加载失败：' + err.message, true);
+      renderSources();
+    });
+  }
+
   // ---------- search ----------
   function bars(ul, items, labelOf, clsOf) {
     clear(ul);
@@ -495,6 +685,7 @@
   var searchSeq = 0;
   function search(q) {
     var seq = ++searchSeq;
+    showSources(false);
     $('search-panel').hidden = false;
     $('search-summary').textContent = '检索中…';
     clear($('search-hits'));
@@ -535,7 +726,7 @@
       ((j && j.cases) || []).forEach(function (c) { if (c && c.id && c.status !== 'closed') state.cases.set(c.id, c); });
       renderCases();
     }).catch(function (err) { toast('待办案件加载失败：' + err.message, true); });
-    return Promise.all([evs, cs]);
+    return Promise.all([evs, cs, loadSources()]);
   }
 
   var backoff = 1000, ws = null, retryTimer = 0, everOpen = false;
@@ -557,6 +748,10 @@
         case 'post': if (m.data) onPost(m.data); break;
         case 'event': upsertEvent(m.data); break;
         case 'case': upsertCase(m.data); break;
+        case 'source':
+          if (upsertSource(m.data)) toast(sourceAlarmText(m.data), true);
+          scheduleSources();
+          break;
         case 'stats':
           if (m.data) {
             state.dropped = Number(m.data.dropped) || 0;
@@ -591,8 +786,10 @@
       search($('q').value.trim());
     });
     $('search-close').addEventListener('click', function () { $('search-panel').hidden = true; });
+    $('sources-btn').addEventListener('click', function () { showSources($('sources-panel').hidden); });
+    $('sources-close').addEventListener('click', function () { showSources(false); });
     document.addEventListener('keydown', function (ev) {
-      if (ev.key === 'Escape') $('search-panel').hidden = true;
+      if (ev.key === 'Escape') { $('search-panel').hidden = true; showSources(false); }
       if (ev.key === '/' && document.activeElement && document.activeElement.tagName !== 'INPUT') { ev.preventDefault(); $('q').focus(); }
     });
     $('feed-pause').addEventListener('click', function () {
@@ -602,7 +799,10 @@
       updateFeedRate();
     });
     tickNow();
-    setInterval(function () { tickNow(); tickClocks(); updateFeedRate(); renderCounters(); }, 1000);
+    setInterval(function () {
+      tickNow(); tickClocks(); updateFeedRate(); renderCounters();
+      if (!$('sources-panel').hidden && Date.now() - sourcesRenderedAt > 30000) renderSourceList(); // relative times
+    }, 1000);
     load();
     connect();
   }

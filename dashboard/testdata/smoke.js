@@ -1,5 +1,6 @@
 // Smoke test of static/app.js in node with a minimal fake DOM, fake fetch and
-// fake WebSocket: loads, applies stream messages, clicks case buttons, searches.
+// fake WebSocket: loads, applies stream messages, clicks case buttons, searches,
+// shows the crawled sources' health.
 // Usage: node smoke.js index.html app.js   (prints "ok" or exits 1)
 'use strict';
 const fs = require('fs');
@@ -60,6 +61,10 @@ class Node {
   get textContent() { return this._text + this.childNodes.map((c) => c.textContent).join(''); }
   set textContent(v) { this.childNodes = []; this._text = String(v); }
   addEventListener(t, fn) { (this.listeners[t] = this.listeners[t] || []).push(fn); }
+  setAttribute(k, v) { (this.attrs = this.attrs || {})[k] = String(v); }
+  getAttribute(k) { return this.attrs && k in this.attrs ? this.attrs[k] : null; }
+  focus() { document.activeElement = this; }
+  contains(n) { for (; n; n = n.parentNode) if (n === this) return true; return false; }
   dispatch(t, ev) { ev = Object.assign({ preventDefault() {}, target: this }, ev || {}); (this.listeners[t] || []).forEach((fn) => fn.call(this, ev)); }
   // find every descendant matching pred
   all(pred) { const out = []; const walk = (n) => { n.childNodes.forEach((c) => { if (pred(c)) out.push(c); walk(c); }); }; walk(this); return out; }
@@ -82,8 +87,13 @@ const document = {
   createElement: (t) => new Node(t),
   createTextNode: (t) => new Node(null, t),
   createDocumentFragment: () => { const f = new Node('#fragment'); f.isFragment = true; return f; },
-  addEventListener() {},
+  listeners: {},
+  addEventListener(t, fn) { (this.listeners[t] = this.listeners[t] || []).push(fn); },
+  dispatch(t, ev) { ev = Object.assign({ preventDefault() {}, target: this.activeElement }, ev || {}); (this.listeners[t] || []).forEach((fn) => fn.call(this, ev)); },
 };
+// the panels are children of body, so that focus can be traced to them
+for (const id of ['search-panel', 'sources-panel']) body.appendChild(byId[id]);
+for (const id of ['sources-summary', 'sources-close', 'sources-list']) byId['sources-panel'].appendChild(byId[id]);
 
 // ---------- fake network ----------
 const now = Date.now();
@@ -102,6 +112,16 @@ const cases = [
   { id: 'c-late', title: '超时案件 ' + evil, status: 'assessed', grade: 1, unit_name: '市政府', clocks: [clock('发布权威信息', 5, 6 * H), clock('召开新闻发布会', 24, 6 * H)] },
   { id: 'c-done', title: '已回应案件', status: 'answered', grade: 3, unit_name: '市教育局', clocks: [clock('回应关切', 48, 2 * H, true)] },
 ];
+const M = 60e3;
+const D = 24 * H;
+const chinaDay = (ms) => new Date(ms + 8 * H).toISOString().slice(0, 10);
+let sources = [
+  { source: 's-ok', status: 'ok', interval_ns: 7.5 * M * 1e6, first_run: iso(-3 * D), last_run: iso(-M), last_new: iso(-5 * M), runs: 40, failed_runs: 0, error_rate: 0, items: 142,
+    daily: [{ day: chinaDay(now - 2 * D), n: 12 }, { day: chinaDay(now - D), n: 30 }, { day: chinaDay(now), n: 100 }] },
+  { source: 's-silent', status: 'silent', reason: '已 1.5 小时 没有新内容 ' + evil, interval_ns: 45 * M * 1e6, last_run: iso(-2 * M), last_new: iso(-90 * M), runs: 8, failed_runs: 2, error_rate: 0.25 },
+  { source: 's-new', status: 'new', reason: '尚未运行', interval_ns: 30 * M * 1e6, runs: 0 },
+  { source: 's-broken', status: 'broken', reason: '连续 3 次抓取失败：HTTP 503', interval_ns: 240 * M * 1e6, last_run: iso(-3 * M), runs: 9, failed_runs: 9, error_rate: 0.9, consecutive_errors: 3, last_error: 'HTTP 503' },
+];
 const calls = [];
 function respond(status, obj) {
   return Promise.resolve({ ok: status < 300, status, text: () => Promise.resolve(JSON.stringify(obj)) });
@@ -110,6 +130,7 @@ function fetch(url, opts) {
   calls.push({ url, opts: opts || {} });
   if (url.startsWith('/api/v1/events?limit=20')) return respond(200, { events });
   if (url.startsWith('/api/v1/cases?open=1')) return respond(200, { cases });
+  if (url === '/api/v1/sources') return respond(200, { sources });
   if (url.startsWith('/api/v1/search?')) {
     return respond(200, {
       total: 3, hits: [{ id: 'h1', text: '搜索命中 ' + evil, source: 'news', analysis: { sentiment: { label: 'positive' } } }],
@@ -176,6 +197,13 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(text('c-overdue'), '1');
   assert.strictEqual(text('c-events'), '3');
 
+  // sources: the counter counts the silent and broken ones
+  assert.strictEqual(text('c-sources'), '2');
+  assert.ok(!byId['c-sources'].classList.contains('zero'));
+  assert.match(byId['sources-btn'].title, /沉默.*故障/);
+  assert.match(byId['sources-btn'].title, /s-broken、s-silent/);
+  assert.strictEqual(byId['sources-panel'].hidden, true);
+
   // stream
   assert.strictEqual(sockets.length, 1);
   assert.strictEqual(sockets[0].url, 'ws://127.0.0.1:8080/api/v1/stream');
@@ -204,6 +232,67 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(byId.cases.childNodes.length, 3, 'closed case removed');
   assert.strictEqual(text('c-dropped'), '7');
   assert.strictEqual(text('c-posts'), '12.3万');
+
+  // sources panel: opened by the counter, silent and broken first, hostile reason kept as text
+  byId['sources-btn'].dispatch('click');
+  assert.strictEqual(byId['sources-panel'].hidden, false);
+  assert.strictEqual(byId['sources-btn'].getAttribute('aria-expanded'), 'true');
+  assert.strictEqual(document.activeElement, byId['sources-close']);
+  let rows = byId['sources-list'].childNodes;
+  assert.deepStrictEqual(rows.map((r) => r.byClass('name')[0].textContent), ['s-broken', 's-silent', 's-new', 's-ok']);
+  assert.deepStrictEqual(rows.map((r) => r.byClass('hstat')[0].textContent), ['故障', '沉默', '未运行', '正常']);
+  assert.match(text('sources-summary'), /共 4 个，沉默 1 个，故障 1 个/);
+  const okRow = rows[3];
+  assert.strictEqual(okRow.byClass('last')[0].textContent, '最新内容 5 分钟前');
+  assert.match(okRow.byClass('last')[0].title, /^最新内容 \d{4}/);
+  assert.match(okRow.textContent, /日均 14 条/);
+  assert.match(okRow.textContent, /错误率 0%/);
+  assert.match(okRow.textContent, /间隔 7\.5 分钟/);
+  assert.strictEqual(okRow.byClass('reason').length, 0);
+  assert.match(rows[1].textContent, /最新内容 1 小时前/);
+  assert.match(rows[1].textContent, /错误率 25%/);
+  assert.match(rows[1].textContent, /间隔 45 分钟/);
+  assert.match(rows[1].textContent, /日均 —/);
+  assert.strictEqual(rows[1].byClass('reason')[0].textContent, '已 1.5 小时 没有新内容 ' + evil);
+  assert.match(rows[0].textContent, /间隔 240 分钟/);
+  assert.match(rows[0].textContent, /连续失败 3 次/);
+  assert.match(rows[2].textContent, /尚无新内容/);
+  assert.match(rows[2].textContent, /错误率 —/);
+  assert.strictEqual(byId['sources-list'].byTag('img').length, 0);
+
+  // a source turning broken with a hostile reason: toast, counter, panel; all text
+  const hostile = '<img src=x onerror=alert(1)>';
+  send({ type: 'source', at: iso(0), data: Object.assign({}, sources[0], { status: 'broken', reason: hostile, last_run: iso(0), consecutive_errors: 3 }) });
+  assert.strictEqual(text('toast'), '信息源「s-ok」故障：' + hostile);
+  assert.ok(byId.toast.classList.contains('error'));
+  assert.strictEqual(byId.toast.childNodes.length, 0, 'toast holds text only');
+  await sleep(300);
+  assert.strictEqual(text('c-sources'), '3');
+  rows = byId['sources-list'].childNodes;
+  const turned = rows.find((r) => r.byClass('name')[0].textContent === 's-ok');
+  assert.strictEqual(turned.byClass('hstat')[0].textContent, '故障');
+  assert.strictEqual(turned.byClass('reason')[0].textContent, hostile);
+  assert.strictEqual(turned.byClass('reason')[0].childNodes.length, 0, 'reason holds text only');
+  assert.strictEqual(byId['sources-list'].byTag('img').length, 0);
+  assert.ok(rows.indexOf(turned) < 2, 'broken sources first');
+  // an older run's message that crossed a newer one is ignored; an unchanged status makes no toast
+  byId.toast.textContent = '';
+  send({ type: 'source', at: iso(0), data: Object.assign({}, sources[0], { last_run: iso(-10 * M) }) });
+  send({ type: 'source', at: iso(0), data: Object.assign({}, sources[3], { last_run: iso(0), consecutive_errors: 4 }) });
+  send({ type: 'source', data: { status: 'broken' } });
+  send({ type: 'source', data: null });
+  await sleep(300);
+  assert.strictEqual(text('c-sources'), '3');
+  assert.strictEqual(text('toast'), '');
+  // Esc closes the panel and gives the focus back to the counter
+  document.dispatch('keydown', { key: 'Escape' });
+  assert.strictEqual(byId['sources-panel'].hidden, true);
+  assert.strictEqual(byId['sources-btn'].getAttribute('aria-expanded'), 'false');
+  assert.strictEqual(document.activeElement, byId['sources-btn']);
+  // recovery
+  send({ type: 'source', at: iso(0), data: Object.assign({}, sources[0], { last_run: iso(1000) }) });
+  await sleep(300);
+  assert.strictEqual(text('c-sources'), '2');
 
   // sign: actor from the prompt, remembered
   promptAnswers = ['张三'];
@@ -253,6 +342,14 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.match(text('conn-text'), /秒后重连/);
   await sleep(1300);
   assert.strictEqual(sockets.length, 2);
+  // after the reconnect the page catches up, sources included
+  sources = sources.map((h) => h.source === 's-new' ? Object.assign({}, h, { status: 'silent', reason: '自首次运行以来没有任何新内容', last_run: iso(0), runs: 3 }) : h);
+  calls.length = 0;
+  sockets[1].onopen();
+  await sleep(350);
+  assert.ok(calls.some((c) => c.url === '/api/v1/sources'), 'sources refetched after a reconnect');
+  assert.strictEqual(text('c-sources'), '3');
+  assert.strictEqual(text('toast'), '信息源「s-new」沉默：自首次运行以来没有任何新内容');
   console.log('ok');
   process.exit(0);
 })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });

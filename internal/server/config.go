@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"yuqing/domain"
+	"yuqing/internal/envsubst"
 )
 
 // Config is what `yuqing serve --config FILE` reads. With no file at all,
@@ -141,8 +141,6 @@ func (c Config) backends() error {
 	return nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
 // LoadConfig reads a YAML file, substituting ${ENV} and ${ENV:-default}.
 func LoadConfig(path string) (Config, error) {
 	var c Config
@@ -154,13 +152,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("配置文件 %s: %w", path, err)
 	}
-	text := envRef.ReplaceAllStringFunc(string(raw), func(m string) string {
-		g := envRef.FindStringSubmatch(m)
-		if v, ok := os.LookupEnv(g[1]); ok && v != "" {
-			return v
-		}
-		return g[3]
-	})
+	text := envsubst.Expand(string(raw))
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
