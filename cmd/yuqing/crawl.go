@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"yuqing/crawler"
+	"yuqing/crawler/demosite"
 	"yuqing/domain"
 	"yuqing/ingest/client"
 )
@@ -107,6 +109,29 @@ func crawlCmd(ctx context.Context, args []string) error {
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d 个信息源抓取失败", failed)
+	}
+	return nil
+}
+
+// demoSite serves the embedded local demo news site (news list, GBK
+// pages, RSS, Atom, sitemap, a JSON API and a government portal), so the
+// crawler can be tried with no internet.
+func demoSite(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo-site", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8090", "监听地址")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: *listen, Handler: demosite.Handler(time.Now), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	fmt.Fprintf(os.Stderr, "本地演示站: http://%s/（新闻 /news/、GBK /gbk/、RSS /rss.xml、站点地图 /sitemap.xml、接口 /api/posts、政府门户 /gov/）\n", *listen)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ const usage = `yuqing —— 政务舆情监测与回应
   yuqing ingest  FILE... [--server URL]            导入 JSON Lines 或 CSV 帖子
   yuqing replay  FILE [--speed N|max] [--server URL] 按帖子自身时间回放数据集
   yuqing crawl   [--sources FILE] [--source NAME] [--once] [--server URL]  采集信息源；--once 运行一次并打印结果
+  yuqing demo-site [--listen ADDR]                 本地演示新闻站（供试用采集器，无需互联网）
   yuqing extract FILE.html [--url URL]            从保存的网页中抽取文章（标题、时间、作者、正文），输出 JSON
   yuqing analyze [--format text|jsonl]             从标准输入读帖子，逐行输出分析结果
   yuqing train   sentiment|category|rumor --data FILE... --out MODEL
@@ -59,6 +60,8 @@ func main() {
 		err = replay(ctx, args)
 	case "crawl":
 		err = crawlCmd(ctx, args)
+	case "demo-site":
+		err = demoSite(ctx, args)
 	case "extract":
 		err = extractCmd(args)
 	case "analyze":

@@ -46,7 +46,7 @@ var (
 	}
 	gbkStyle = style{
 		name: gbkName, home: "/gbk/", charset: "gbk",
-		nav:  []link{{"/gbk/", "首页"}, {"/", "临江新闻网"}},
+		nav: []link{{"/gbk/", "首页"}, {"/", "临江新闻网"}},
 		footer: []string{
 			"临江晚报社 版权所有 地址：临江市江北区滨江路86号",
 			"备案号：临ICP备12345679号",
