@@ -103,11 +103,7 @@ func (c *Crawler) log() *slog.Logger {
 // index loads the near-duplicate index from the last 30 days of state.
 func (c *Crawler) index(ctx context.Context) (*dedup.Index, error) {
 	c.once.Do(func() {
-		d := c.MaxNearDistance
-		if d <= 0 || d > 3 {
-			d = 3
-		}
-		c.near = dedup.NewIndex(d)
+		c.near = dedup.NewIndex(c.maxDist())
 		c.nerr = c.State.Recent(ctx, c.now().Add(-30*24*time.Hour), func(s Seen) {
 			if s.Story == s.PostID { // originals only: copies point at them
 				c.near.Add(s.SimHash, s.Story)
@@ -201,7 +197,7 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) Result {
 		if !ok {
 			continue
 		}
-		mark, dup, err := c.story(ctx, src, &post, cand.key, near, pending, marks)
+		mark, dup, err := c.story(ctx, src, &post, cand.key, near, marks)
 		if err != nil {
 			res.Errors = append(res.Errors, err.Error())
 			continue
@@ -227,48 +223,47 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) Result {
 	return res
 }
 
-// story decides whether post is new, a copy of the same source's earlier
-// article (dup), or a syndicated copy of an earlier story (post gets its
-// parent_id and root_id).
-func (c *Crawler) story(ctx context.Context, src *Source, post *domain.Post, key string, near *dedup.Index, pending []domain.Post, marks []Seen) (Seen, bool, error) {
-	norm := normalise(post.Title + "\n" + post.Text)
-	sum := sha256.Sum256([]byte(norm))
+// story decides whether post is new, a copy of an article the same source
+// already gave (dup: not emitted again), or a copy of another source's
+// story — identical or near-identical text — which is emitted with the
+// story's first post as parent_id and root_id, so that a story syndicated
+// by twenty sites is one event with twenty sources. batch holds what this
+// run is about to emit.
+func (c *Crawler) story(ctx context.Context, src *Source, post *domain.Post, key string, near *dedup.Index, batch []Seen) (Seen, bool, error) {
+	sum := sha256.Sum256([]byte(normalise(post.Title + "\n" + post.Text)))
 	m := Seen{URL: key, Source: src.Name, PostID: post.ID, Hash: hex.EncodeToString(sum[:]),
 		SimHash: dedup.SimHash(post.Text), At: c.now()}
 	m.Story = m.PostID
-	// identical content already emitted, in this batch or before
-	for i, p := range marks {
-		if p.Hash == m.Hash {
-			if pending[i].Source == src.Name {
-				m.Story = p.Story
+	for _, b := range batch { // identical content in this batch
+		if b.Hash == m.Hash {
+			if b.Source == src.Name {
 				return m, true, nil
 			}
-			m.Story = p.Story
+			m.Story = b.Story
+			break
 		}
 	}
-	if m.Story == m.PostID {
-		story, ok, err := c.State.ByHash(ctx, m.Hash)
+	if m.Story == m.PostID { // identical content emitted before
+		story, ok, err := c.State.ByHash(ctx, m.Hash, src.Name)
 		if err != nil {
 			return m, false, fmt.Errorf("读取抓取状态: %w", err)
 		}
+		if ok && story == "" {
+			return m, true, nil
+		}
 		if ok {
 			m.Story = story
-			if c.sameSource(ctx, src.Name, m.Hash) {
-				return m, true, nil
-			}
 		}
 	}
 	if m.Story == m.PostID && utf8.RuneCountInString(post.Text) >= 50 {
-		// near-duplicates: only texts long enough for SimHash to mean something
+		// near-duplicates: only for texts long enough for SimHash to mean something
 		c.nmu.Lock()
 		id, _, ok := near.Near(m.SimHash)
 		c.nmu.Unlock()
-		if !ok {
-			for _, p := range marks {
-				if p.Story == p.PostID && dedup.Distance(p.SimHash, m.SimHash) <= 3 && p.SimHash != 0 {
-					id, ok = p.Story, true
-					break
-				}
+		for i := 0; !ok && i < len(batch); i++ {
+			b := batch[i]
+			if b.Story == b.PostID && b.SimHash != 0 && dedup.Distance(b.SimHash, m.SimHash) <= c.maxDist() {
+				id, ok = b.Story, true
 			}
 		}
 		if ok {
@@ -281,10 +276,11 @@ func (c *Crawler) story(ctx context.Context, src *Source, post *domain.Post, key
 	return m, false, nil
 }
 
-func (c *Crawler) sameSource(ctx context.Context, source, hash string) bool {
-	var one int
-	err := c.State.db.QueryRowContext(ctx, `SELECT 1 FROM seen WHERE hash = ? AND source = ? LIMIT 1`, hash, source).Scan(&one)
-	return err == nil
+func (c *Crawler) maxDist() int {
+	if c.MaxNearDistance <= 0 || c.MaxNearDistance > 3 {
+		return 3
+	}
+	return c.MaxNearDistance
 }
 
 // normalise keeps letters and digits only, for the content hash.

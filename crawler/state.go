@@ -84,14 +84,28 @@ func (s *State) SeenURL(ctx context.Context, url string) (bool, error) {
 	return err == nil, err
 }
 
-// ByHash returns the story of an earlier article with exactly this content.
-func (s *State) ByHash(ctx context.Context, hash string) (string, bool, error) {
-	var story string
-	err := s.db.QueryRowContext(ctx, `SELECT story FROM seen WHERE hash = ? ORDER BY at LIMIT 1`, hash).Scan(&story)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+// ByHash looks for an earlier article with exactly this content: ok with
+// an empty story when source itself gave it (a duplicate), else the story
+// of its first copy.
+func (s *State) ByHash(ctx context.Context, hash, source string) (story string, ok bool, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, story FROM seen WHERE hash = ? ORDER BY at`, hash)
+	if err != nil {
+		return "", false, err
 	}
-	return story, err == nil, err
+	defer rows.Close()
+	for rows.Next() {
+		var src, st string
+		if err := rows.Scan(&src, &st); err != nil {
+			return "", false, err
+		}
+		if src == source {
+			return "", true, nil
+		}
+		if story == "" {
+			story = st
+		}
+	}
+	return story, story != "", rows.Err()
 }
 
 // MarkSeen records emitted articles, once they are durably on the bus.

@@ -1,7 +1,6 @@
 package parse
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/xml"
@@ -83,10 +82,11 @@ func gunzip(b []byte) ([]byte, error) {
 func textSitemap(s string, b *url.URL) ([]Item, []string, error) {
 	var ents []smEntry
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 0, 64<<10), MaxURLBytes*4)
-	for sc.Scan() && len(ents) < maxSitemapEntries {
-		line := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(s) {
+		if len(ents) == maxSitemapEntries {
+			break
+		}
+		line = strings.TrimSpace(line)
 		low := strings.ToLower(line)
 		if !strings.HasPrefix(low, "http://") && !strings.HasPrefix(low, "https://") {
 			continue
