@@ -6,13 +6,19 @@ LISTEN  ?= 127.0.0.1:8080
 SHARED  ?= ../shared/data
 PKGS    := ./...
 
-.PHONY: build run test test-integration test-race bench bench-replay lint clean
+.PHONY: build run demo test test-integration test-race bench bench-replay lint clean
 
 build:
 	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/yuqing
 
 run: build
 	$(BIN) serve --data $(DATA) --listen $(LISTEN)
+
+# The product crawling the embedded local demo site (no internet needed):
+# the demo site on 127.0.0.1:8090, yuqing on $(LISTEN) with deploy/sources.yaml.
+demo: build
+	@$(BIN) demo-site --listen 127.0.0.1:8090 & demo=$$!; trap "kill $$demo 2>/dev/null" EXIT INT TERM; \
+	YUQING_SOURCES=deploy/sources.yaml YUQING_DATA=$(DATA) YUQING_LISTEN=$(LISTEN) $(BIN) serve --config deploy/yuqing.example.yaml
 
 # Every test that needs no outside server (embedded backends only).
 test:

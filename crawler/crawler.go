@@ -122,9 +122,9 @@ type candidate struct {
 
 // RunOnce runs one source: lists it (following pagination within its
 // limits), fetches the articles it has not emitted before, and emits them.
-func (c *Crawler) RunOnce(ctx context.Context, src *Source) Result {
+func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 	start := c.now()
-	res := Result{Source: src.Name}
+	res.Source = src.Name
 	defer func() { res.Duration = c.now().Sub(start) }()
 	near, err := c.index(ctx)
 	if err != nil {

@@ -223,6 +223,8 @@ func (f *Fetcher) retryable(err error, attempt int) (time.Duration, bool) {
 			return backoff, true
 		}
 		return 0, false
+	case isNoSuchHost(err):
+		return 0, false // a name that does not resolve will not resolve in a second either
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPrivateAddress), errors.Is(err, ErrTooManyRedirs),
 		errors.Is(err, ErrRobots), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return 0, false
@@ -330,6 +332,11 @@ func unwrapURLError(err error) error {
 		}
 		err = u
 	}
+}
+
+func isNoSuchHost(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
 
 func isTimeout(err error) bool {

@@ -15,7 +15,8 @@ const (
 	StatusBroken = "broken" // the last runs failed
 )
 
-// brokenAfter is the number of failed runs in a row that makes a source broken.
+// brokenAfter is the number of failed runs in a row that makes a source
+// broken, once it has worked; a source that never worked is broken at once.
 const brokenAfter = 3
 
 // Health is a source's schedule and health, kept in the crawler's state so
@@ -151,6 +152,9 @@ func (h *Health) evaluate(l Limits, now time.Time) {
 	case h.ConsecutiveErrors >= brokenAfter:
 		h.Status = StatusBroken
 		h.Reason = fmt.Sprintf("连续 %d 次抓取失败：%s", h.ConsecutiveErrors, clip(h.LastError, 300))
+	case h.ConsecutiveErrors > 0 && h.LastSuccess.IsZero():
+		h.Status = StatusBroken // it never worked: no reason to wait for more failures
+		h.Reason = fmt.Sprintf("从未抓取成功（%d 次）：%s", h.ConsecutiveErrors, clip(h.LastError, 300))
 	default:
 		since := h.LastNew
 		if since.IsZero() {

@@ -31,6 +31,7 @@ func TestAdaptiveInterval(t *testing.T) {
 		{Result{Failed: true}, 36 * time.Minute},
 		{Result{Failed: true}, time.Hour}, // ceiling
 	}
+	h.LastSuccess = now // it worked before: one failure is not yet broken
 	for i, s := range steps {
 		now = now.Add(h.Interval)
 		h.record(s.res, l, now)
@@ -80,6 +81,12 @@ func TestSilentAgainstItsOwnHistory(t *testing.T) {
 	}
 	if got := h.ItemsPerDay(now.Add(48 * time.Hour)); got <= 0 {
 		t.Errorf("items per day = %v", got)
+	}
+	// a source that never worked is broken at its first failure
+	var fresh Health
+	fresh.record(Result{Failed: true, Errors: []string{"no such host"}}, l, now)
+	if fresh.Status != StatusBroken || !strings.Contains(fresh.Reason, "从未抓取成功") {
+		t.Fatalf("never worked: %s %q", fresh.Status, fresh.Reason)
 	}
 	// a source that never gave anything is silent a day after its first run
 	var never Health
@@ -151,7 +158,7 @@ sources:
 	}
 	// health survives a restart
 	h, err := sched.Crawler.State.LoadHealth(context.Background(), "坏源")
-	if err != nil || h.Status != StatusBroken || h.Runs < 3 {
+	if err != nil || h.Status != StatusBroken || h.Runs < 1 || h.FailedRuns != h.Runs {
 		t.Fatalf("stored health: %+v, %v", h, err)
 	}
 }

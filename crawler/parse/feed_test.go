@@ -199,7 +199,7 @@ func TestFeed(t *testing.T) {
 		}}},
 		{"truncated: items before the break", []byte(truncated), "", rssItemsWant(2)},
 		{"broken in the middle: items before the break", []byte(brokenMid), "", rssItemsWant(1)},
-		{"control characters", []byte("<rss><channel><item><title>标题\x08含\x01控制符</title><link>http://a.cn/1.html</link></item></channel></rss>"), "",
+		{"control characters", []byte("<rss><channel><item><title>标题\x08含\x01控制\ufffe符\uffff</title><link>http://a.cn/1.html</link></item></channel></rss>"), "",
 			[]Item{{URL: "http://a.cn/1.html", Title: "标题含控制符"}}},
 		{"well-formed but empty", []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>空</title></channel></rss>`), "", nil},
 		{"items without link, title or text are skipped", []byte(`<rss><channel><item><guid isPermaLink="false">1</guid></item><item><title>有标题</title></item></channel></rss>`), "",

@@ -23,6 +23,9 @@ const (
 	maxSitemapEntries = 200_000
 )
 
+// sitemapLimit is MaxSitemapBytes, lowered by tests.
+var sitemapLimit = MaxSitemapBytes
+
 // Sitemap reads a sitemap: a urlset gives items (URL from loc, PublishedAt
 // from news:publication_date or else lastmod, Title from news:title), a
 // sitemap index gives the nested sitemaps' URLs. A plain-text sitemap (one
@@ -71,9 +74,9 @@ func gunzip(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, MaxSitemapBytes+1))
-	if len(out) > MaxSitemapBytes {
-		return out[:MaxSitemapBytes], nil
+	out, err := io.ReadAll(io.LimitReader(zr, int64(sitemapLimit)+1))
+	if len(out) > sitemapLimit {
+		return out[:sitemapLimit], nil
 	}
 	return out, err
 }

@@ -26,22 +26,29 @@ func xmlClean(s string) string {
 	if i := strings.IndexByte(s, '<'); i > 0 {
 		s = s[i:]
 	}
-	ok := true
-	for _, r := range s {
-		if !xmlChar(r) {
-			ok = false
-			break
+	if xmlValid(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if xmlChar(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// xmlValid reports whether valid UTF-8 s holds only XML characters: no C0
+// controls but tab and line ends, no U+FFFE or U+FFFF.
+func xmlValid(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			return false
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && s[i+2] >= 0xBE:
+			return false
 		}
 	}
-	if !ok {
-		s = strings.Map(func(r rune) rune {
-			if xmlChar(r) {
-				return r
-			}
-			return -1
-		}, s)
-	}
-	return s
+	return true
 }
 
 func xmlChar(r rune) bool {
