@@ -39,7 +39,7 @@ test-race:
 # Micro-benchmarks of each part, then a table of the figures.
 bench:
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime=2s -timeout 30m \
-		./ingest/... ./analyzer/... ./alerting/... ./dashboard/... | tee bench.out
+		./ingest/... ./analyzer/... ./alerting/... ./dashboard/... ./crawler/... | tee bench.out
 	@echo; echo "| benchmark | figures |"; echo "|---|---|"; \
 		awk '/^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); f=""; \
 			for (i=3; i<NF; i+=2) f=f (f==""?"":", ") $$i " " $$(i+1); print "| " name " | " f " |" }' bench.out

@@ -577,3 +577,57 @@ func TestPortalColumnsBecomeRecords(t *testing.T) {
 		t.Errorf("kinds = %v", kinds)
 	}
 }
+
+func TestSelectorsOverrideExtraction(t *testing.T) {
+	s := newSite(t)
+	s.html("/list.html", `<html><body><div class="items"><a class="t" href="/p/1.html">x</a></div><a class="more" href="/list2.html">更早</a></body></html>`)
+	s.html("/list2.html", `<html><body><div class="items"><a class="t" href="/p/2.html">y</a></div></body></html>`)
+	page := func(title, when, body string) string {
+		return `<html><head><title>站点名称</title></head><body><div id="hd">站点名称 首页 新闻</div>
+<span class="headline">` + title + `</span><em class="pub" data-x="1">` + when + `</em><i class="by">记者 李四</i>
+<section class="txt"><p>` + strings.ReplaceAll(body, "\n", "</p><p>") + `</p><script>var x = "不要";</script></section>
+<div class="related"><p>相关阅读：另一条很长很长的新闻标题，与本文无关，但是文字很多很多很多很多很多很多很多很多很多很多。</p></div></body></html>`
+	}
+	s.html("/p/1.html", page("选择器指定的标题一", "2024年5月7日 08:15", bodies[0]))
+	s.html("/p/2.html", page("选择器指定的标题二", "2024-05-06 07:00", bodies[1]))
+	sc := src("选择器", TypeHTML, s.url("/list.html"))
+	sc.List.Links, sc.List.Next = "div.items a.t", "a.more"
+	sc.Article = Selectors{Title: ".headline", Time: ".pub", Author: ".by", Body: "section.txt"}
+	out := &collect{}
+	res := newCrawler(t, openState(t, t.TempDir()), out, FetchOptions{}).RunOnce(context.Background(), sc)
+	if res.New != 2 {
+		t.Fatalf("new = %d (%v)", res.New, res.Errors)
+	}
+	p := out.posts[0]
+	if p.Title != "选择器指定的标题一" || p.Author.Name != "记者 李四" || !p.PublishedAt.Equal(time.Date(2024, 5, 7, 8, 15, 0, 0, china)) {
+		t.Errorf("post = %q %q %s", p.Title, p.Author.Name, p.PublishedAt)
+	}
+	if !strings.HasPrefix(p.Text, "宁波市江北区") || strings.Contains(p.Text, "相关阅读") || strings.Contains(p.Text, "不要") {
+		t.Errorf("text = %q", p.Text)
+	}
+}
+
+func TestJSONPageNumbers(t *testing.T) {
+	s := newSite(t)
+	s.setPage("/api", page{fn: func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Query().Get("p")
+		switch p {
+		case "1", "2":
+			fmt.Fprintf(w, `[{"id":"%s-a","title":"第%s页第一条新闻","link":"/n/%s-a"},{"id":"%s-b","title":"第%s页第二条新闻","link":"/n/%s-b"}]`, p, p, p, p, p, p)
+		default:
+			fmt.Fprint(w, `[]`)
+		}
+	}})
+	sc := src("分页接口", TypeJSON, s.url("/api"))
+	sc.JSON.PageParam = "p"
+	sc.JSON.Fields = map[string]string{"id": "id", "title": "title", "url": "link"}
+	sc.FetchArticles = "never"
+	out := &collect{}
+	res := newCrawler(t, openState(t, t.TempDir()), out, FetchOptions{}).RunOnce(context.Background(), sc)
+	if res.New != 4 || res.Pages != 3 {
+		t.Fatalf("new = %d, pages = %d (%v)", res.New, res.Pages, res.Errors)
+	}
+	if out.posts[0].URL != s.url("/n/1-a") || out.posts[0].Text != "第1页第一条新闻" {
+		t.Errorf("relative link or title-only text: %+v", out.posts[0])
+	}
+}

@@ -53,7 +53,6 @@ func Time(s string) (time.Time, bool) {
 
 var (
 	numericRe   = regexp.MustCompile(`^[0-9]{8,19}(?:\.[0-9]{1,9})?$`)
-	commentRe   = regexp.MustCompile(`\s*\([^()]*\)$`)
 	gmtRe       = regexp.MustCompile(`(?i)\b(?:GMT|UTC)\s*([+-])\s*([0-9]{1,2})(?::?([0-9]{2}))?$`)
 	offsetRe    = regexp.MustCompile(`^[+-][0-9]{2}:?[0-9]{2}$`)
 	zoneWordRe  = regexp.MustCompile(`^[A-Za-z]{1,5}$`)
@@ -72,19 +71,23 @@ var (
 // normZone rewrites the zone at the end of s as a numeric offset ("+0800"),
 // or removes it when unknown, so that China time is assumed.
 func normZone(s string) string {
-	if t := commentRe.ReplaceAllString(s, ""); t != "" {
-		s = t // "(CST)", "(中国标准时间)"
+	if strings.HasSuffix(s, ")") { // "(CST)", "(中国标准时间)"
+		if i := strings.LastIndexByte(s, '('); i > 0 {
+			s = strings.TrimSpace(s[:i])
+		}
 	}
-	if m := gmtRe.FindStringSubmatchIndex(s); m != nil {
-		h, _ := strconv.Atoi(s[m[4]:m[5]])
-		mi := 0
-		if m[6] >= 0 {
-			mi, _ = strconv.Atoi(s[m[6]:m[7]])
+	if up := strings.ToUpper(s); strings.Contains(up, "GMT") || strings.Contains(up, "UTC") {
+		if m := gmtRe.FindStringSubmatchIndex(s); m != nil { // "GMT+8", "UTC+08:00"
+			h, _ := strconv.Atoi(s[m[4]:m[5]])
+			mi := 0
+			if m[6] >= 0 {
+				mi, _ = strconv.Atoi(s[m[6]:m[7]])
+			}
+			if h <= 14 && mi < 60 {
+				return strings.TrimSpace(s[:m[0]]) + fmt.Sprintf(" %s%02d%02d", s[m[2]:m[3]], h, mi)
+			}
+			return strings.TrimSpace(s[:m[0]])
 		}
-		if h <= 14 && mi < 60 {
-			return strings.TrimSpace(s[:m[0]]) + fmt.Sprintf(" %s%02d%02d", s[m[2]:m[3]], h, mi)
-		}
-		return strings.TrimSpace(s[:m[0]])
 	}
 	f := strings.Fields(s)
 	if len(f) < 2 {
