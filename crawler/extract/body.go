@@ -12,8 +12,12 @@ import (
 
 // Blocks whose class or id say they are not article text.
 var (
-	negativeRe = regexp.MustCompile(`(?i)(?:^|[\s-])(?:comments?|share|footer|foot|nav|navbar|sidebar|side|aside|recommend|related|copyright|breadcrumb|crumb|menu|advert|ad|ads|login|social|toolbar|hotnews|rank|popup|modal|widget|reply|pinglun|bottom)(?:$|[\s_-])`)
-	positiveRe = regexp.MustCompile(`(?i)article|content|post-body|main-text|text|entry|detail|artibody|zhengwen|neirong`)
+	// negativeWords mark furniture in a class or id: a word that starts a
+	// class token (or a part after "-") and ends it or is followed by "_"
+	// or "-" ("comment", "share-box", "nav_top"; not "my_nav" or "navy").
+	negativeWords = wordSet("comment comments share footer foot nav navbar sidebar side aside recommend related copyright breadcrumb crumb menu advert ad ads login social toolbar hotnews rank popup modal widget reply pinglun bottom")
+	// positiveWords anywhere in a class or id mark content and win.
+	positiveWords = strings.Fields("article content post-body main-text text entry detail artibody zhengwen neirong")
 	punctSet   = "，。！？；：、,.!?;:“”\"（）《》"
 )
 
@@ -21,6 +25,39 @@ var (
 type block struct {
 	text, link, punct, tags, linkTags, paras int
 	score                                    float64
+}
+
+func wordSet(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}
+
+// negative reports a furniture word in a class and id string.
+func negative(ci string) bool {
+	ci = strings.ToLower(ci)
+	for _, tok := range strings.FieldsFunc(ci, func(r rune) bool { return r == '-' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' }) {
+		if i := strings.IndexByte(tok, '_'); i >= 0 {
+			tok = tok[:i]
+		}
+		if negativeWords[tok] {
+			return true
+		}
+	}
+	return false
+}
+
+// positive reports a content word anywhere in a class and id string.
+func positive(ci string) bool {
+	ci = strings.ToLower(ci)
+	for _, w := range positiveWords {
+		if strings.Contains(ci, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // dropped reports elements whose subtree is left out of the body entirely.
@@ -42,7 +79,7 @@ func dropped(n *html.Node) bool {
 		return false
 	}
 	ci := attr(n, "class") + " " + attr(n, "id")
-	if strings.TrimSpace(ci) != "" && negativeRe.MatchString(ci) && !positiveRe.MatchString(ci) {
+	if strings.TrimSpace(ci) != "" && negative(ci) && !positive(ci) {
 		return true
 	}
 	if strings.Contains(strings.ToLower(attr(n, "style")), "display:none") {
