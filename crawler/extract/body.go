@@ -18,7 +18,7 @@ var (
 	negativeWords = wordSet("comment comments share footer foot nav navbar sidebar side aside recommend related copyright breadcrumb crumb menu advert ad ads login social toolbar hotnews rank popup modal widget reply pinglun bottom")
 	// positiveWords anywhere in a class or id mark content and win.
 	positiveWords = strings.Fields("article content post-body main-text text entry detail artibody zhengwen neirong")
-	punctSet   = "，。！？；：、,.!?;:“”\"（）《》"
+	punctSet      = "，。！？；：、,.!?;:“”\"（）《》"
 )
 
 // block holds the figures one element's subtree adds up to.
