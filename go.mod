@@ -5,6 +5,7 @@ go 1.26.8
 require github.com/yanyiwu/gojieba v1.4.7
 
 require (
+	github.com/6tail/lunar-go v1.4.7 // indirect
 	github.com/PuerkitoBio/goquery v1.11.0 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.4.5 // indirect
 	github.com/andybalholm/cascadia v1.3.3 // indirect
