@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,6 +23,7 @@ import (
 	"yuqing/crawler/extract"
 	"yuqing/crawler/parse"
 	"yuqing/domain"
+	"yuqing/ingest"
 )
 
 // Sink takes the posts the crawler found; it returns nil only once they are
@@ -49,12 +52,15 @@ type Crawler struct {
 	// articles are one story; default 3.
 	MaxNearDistance int
 
-	fmu   sync.RWMutex
-	once  sync.Once
-	near  *dedup.Index
-	nerr  error
-	nmu   sync.Mutex // one run at a time decides stories, so two copies never both become originals
-	batch int
+	fmu sync.RWMutex
+	// smu makes story decisions one at a time across concurrent runs, so
+	// that two sources carrying the same article never both become its
+	// original: near holds every original's SimHash (decided, emitted or
+	// not yet), inflight the originals decided but not yet recorded.
+	smu      sync.Mutex
+	near     *dedup.Index
+	inflight map[string]Seen // content hash -> the first copy, until recorded
+	batch    int
 }
 
 // Result is what one run of a source did.
@@ -65,6 +71,7 @@ type Result struct {
 	Found       int           `json:"found"`        // items listed
 	New         int           `json:"new"`          // posts emitted
 	Seen        int           `json:"seen"`         // already emitted before (by URL or identical content)
+	Skipped     int           `json:"skipped"`      // not news: attachments, gone (4xx), older than max_age
 	Syndicated  int           `json:"syndicated"`   // new copies of an earlier story (emitted with parent_id)
 	Errors      []string      `json:"errors,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
@@ -100,17 +107,23 @@ func (c *Crawler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// index loads the near-duplicate index from the last 30 days of state.
-func (c *Crawler) index(ctx context.Context) (*dedup.Index, error) {
-	c.once.Do(func() {
-		c.near = dedup.NewIndex(c.maxDist())
-		c.nerr = c.State.Recent(ctx, c.now().Add(-30*24*time.Hour), func(s Seen) {
-			if s.Story == s.PostID { // originals only: copies point at them
-				c.near.Add(s.SimHash, s.Story)
-			}
-		})
+// loadIndex loads the near-duplicate index from the last 30 days of
+// state, once it succeeds; the caller holds smu.
+func (c *Crawler) loadIndex(ctx context.Context) error {
+	if c.near != nil {
+		return nil
+	}
+	near := dedup.NewIndex(c.maxDist())
+	err := c.State.Recent(ctx, c.now().Add(-30*24*time.Hour), func(s Seen) {
+		if s.Story == s.PostID { // originals only: copies and skipped pages point elsewhere
+			near.Add(s.SimHash, s.Story)
+		}
 	})
-	return c.near, c.nerr
+	if err != nil {
+		return err
+	}
+	c.near, c.inflight = near, map[string]Seen{}
+	return nil
 }
 
 // candidate is a listed item on its way to becoming a post.
@@ -122,29 +135,36 @@ type candidate struct {
 
 // RunOnce runs one source: lists it (following pagination within its
 // limits), fetches the articles it has not emitted before, and emits them.
+// A run lasts at most the source's run_timeout.
 func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 	start := c.now()
 	res.Source = src.Name
 	defer func() { res.Duration = c.now().Sub(start) }()
-	near, err := c.index(ctx)
+	ctx, cancel := context.WithTimeout(ctx, src.RunTimeout)
+	defer cancel()
+	durable := context.WithoutCancel(ctx) // records what was already emitted, even while stopping
+	c.smu.Lock()
+	err := c.loadIndex(ctx)
+	c.smu.Unlock()
 	if err != nil {
 		res.Failed = true
 		res.Errors = append(res.Errors, "读取抓取状态: "+err.Error())
 		return res
 	}
 	var cands []candidate
+	var validators []pageValidators
 	listed := false
 	for _, col := range src.Starts() {
-		items, ok := c.list(ctx, src, col, &res)
+		items, vs, ok := c.list(ctx, src, col, &res)
 		listed = listed || ok
 		cands = append(cands, items...)
+		validators = append(validators, vs...)
 	}
 	res.Found = len(cands)
 	if !listed {
 		res.Failed = true
 		return res
 	}
-	inRun := map[string]bool{}
 	var pending []domain.Post
 	var marks []Seen
 	flush := func() {
@@ -154,30 +174,40 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 		if err := c.Sink.Emit(ctx, pending); err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("发送 %d 条失败（下次重试）: %v", len(pending), err))
 			res.Failed = true
-		} else if err := c.State.MarkSeen(ctx, marks...); err != nil {
-			res.Errors = append(res.Errors, "记录已抓取失败: "+err.Error())
+		} else if err := c.State.MarkSeen(durable, marks...); err != nil {
+			res.Errors = append(res.Errors, "记录已抓取失败（重启后可能重发，帖子 id 不变）: "+err.Error())
+			res.Failed = true
 		} else {
 			res.New += len(pending)
 			res.Posts = append(res.Posts, pending...)
-			c.nmu.Lock()
-			for _, m := range marks {
-				if m.Story == m.PostID {
-					near.Add(m.SimHash, m.Story)
-				}
-			}
-			c.nmu.Unlock()
 		}
+		c.smu.Lock()
+		for _, m := range marks {
+			delete(c.inflight, m.Hash)
+		}
+		c.smu.Unlock()
 		pending, marks = pending[:0], marks[:0]
+	}
+	skip := func(key, why string) {
+		res.Skipped++
+		if why != "" {
+			res.Errors = append(res.Errors, why)
+		}
+		// remembered, so it is not fetched again; Story "" is never an original
+		if err := c.State.MarkSeen(durable, Seen{URL: key, Source: src.Name, At: c.now()}); err != nil {
+			res.Errors = append(res.Errors, err.Error())
+		}
 	}
 	batch := c.batch
 	if batch <= 0 {
 		batch = 20
 	}
+	oldest := c.now().Add(-src.MaxAge)
+	inRun := map[string]bool{}
+	complete := true // every listed item was dealt with
 	for _, cand := range cands {
-		if ctx.Err() != nil || res.Failed {
-			break
-		}
-		if res.New+len(pending) >= src.MaxItems {
+		if ctx.Err() != nil || res.Failed || res.New+len(pending) >= src.MaxItems {
+			complete = false
 			break
 		}
 		if inRun[cand.key] {
@@ -187,25 +217,38 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 		seen, err := c.State.SeenURL(ctx, cand.key)
 		if err != nil {
 			res.Errors = append(res.Errors, "读取抓取状态: "+err.Error())
+			complete = false
 			continue
 		}
 		if seen {
 			res.Seen++
 			continue
 		}
-		post, ok := c.article(ctx, src, cand, &res)
-		if !ok {
+		if t := cand.PublishedAt; !t.IsZero() && t.Before(oldest) {
+			skip(cand.key, "")
 			continue
 		}
-		mark, dup, err := c.story(ctx, src, &post, cand.key, near, marks)
+		post, outcome := c.article(ctx, src, cand, &res)
+		switch {
+		case outcome == articleRetry:
+			complete = false
+			continue
+		case outcome == articleSkip:
+			skip(cand.key, "")
+			continue
+		case post.PublishedAt.Before(oldest):
+			skip(cand.key, "")
+			continue
+		}
+		mark, dup, err := c.story(ctx, src, &post, cand.key)
 		if err != nil {
 			res.Errors = append(res.Errors, err.Error())
+			complete = false
 			continue
 		}
 		if dup {
 			res.Seen++
-			// remember the URL so it is not fetched again, without emitting
-			if err := c.State.MarkSeen(ctx, mark); err != nil {
+			if err := c.State.MarkSeen(durable, mark); err != nil {
 				res.Errors = append(res.Errors, err.Error())
 			}
 			continue
@@ -220,58 +263,65 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 		}
 	}
 	flush()
+	// a list page's validators are kept only once everything it listed is
+	// dealt with; otherwise a 304 next time would hide what is left
+	if complete && !res.Failed && ctx.Err() == nil {
+		for _, v := range validators {
+			if err := c.State.SetValidators(durable, v.url, v.v); err != nil {
+				c.log().Warn("记录 ETag 失败", "url", v.url, "err", err)
+			}
+		}
+	}
 	return res
+}
+
+// pageValidators are a list page's ETag and Last-Modified, to keep once
+// the run has dealt with what the page listed.
+type pageValidators struct {
+	url string
+	v   Validators
 }
 
 // story decides whether post is new, a copy of an article the same source
 // already gave (dup: not emitted again), or a copy of another source's
 // story — identical or near-identical text — which is emitted with the
 // story's first post as parent_id and root_id, so that a story syndicated
-// by twenty sites is one event with twenty sources. batch holds what this
-// run is about to emit.
-func (c *Crawler) story(ctx context.Context, src *Source, post *domain.Post, key string, near *dedup.Index, batch []Seen) (Seen, bool, error) {
+// by twenty sites is one event with twenty sources. Decisions are made one
+// at a time across runs (smu).
+func (c *Crawler) story(ctx context.Context, src *Source, post *domain.Post, key string) (Seen, bool, error) {
 	sum := sha256.Sum256([]byte(normalise(post.Title + "\n" + post.Text)))
 	m := Seen{URL: key, Source: src.Name, PostID: post.ID, Hash: hex.EncodeToString(sum[:]),
 		SimHash: dedup.SimHash(post.Text), At: c.now()}
 	m.Story = m.PostID
-	for _, b := range batch { // identical content in this batch
-		if b.Hash == m.Hash {
-			if b.Source == src.Name {
-				return m, true, nil
-			}
-			m.Story = b.Story
-			break
-		}
-	}
-	if m.Story == m.PostID { // identical content emitted before
-		story, ok, err := c.State.ByHash(ctx, m.Hash, src.Name)
-		if err != nil {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	story, sameSource, ok := "", false, false
+	if first, found := c.inflight[m.Hash]; found { // identical content decided moments ago
+		story, sameSource, ok = first.Story, first.Source == src.Name, true
+	} else {
+		var err error
+		if story, sameSource, ok, err = c.State.ByHash(ctx, m.Hash, src.Name); err != nil {
 			return m, false, fmt.Errorf("读取抓取状态: %w", err)
 		}
-		if ok && story == "" {
+	}
+	if ok { // identical content
+		m.Story = story
+		if sameSource {
 			return m, true, nil
 		}
-		if ok {
-			m.Story = story
-		}
-	}
-	if m.Story == m.PostID && utf8.RuneCountInString(post.Text) >= 50 {
+	} else if utf8.RuneCountInString(post.Text) >= 50 {
 		// near-duplicates: only for texts long enough for SimHash to mean something
-		c.nmu.Lock()
-		id, _, ok := near.Near(m.SimHash)
-		c.nmu.Unlock()
-		for i := 0; !ok && i < len(batch); i++ {
-			b := batch[i]
-			if b.Story == b.PostID && b.SimHash != 0 && dedup.Distance(b.SimHash, m.SimHash) <= c.maxDist() {
-				id, ok = b.Story, true
-			}
-		}
-		if ok {
+		if id, _, ok := c.near.Near(m.SimHash); ok {
 			m.Story = id
 		}
 	}
 	if m.Story != m.PostID {
 		post.ParentID, post.RootID = m.Story, m.Story
+	} else {
+		c.near.Add(m.SimHash, m.Story)
+	}
+	if _, found := c.inflight[m.Hash]; !found {
+		c.inflight[m.Hash] = m
 	}
 	return m, false, nil
 }
@@ -294,9 +344,10 @@ func normalise(s string) string {
 	return b.String()
 }
 
-// list reads one start URL of a source into candidates; ok is false when
+// list reads one start URL of a source into candidates, with the
+// validators of the pages it fetched conditionally; ok is false when
 // nothing could be listed (the source is broken, not quiet).
-func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result) ([]candidate, bool) {
+func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result) (_ []candidate, vs []pageValidators, ok bool) {
 	header := http.Header{}
 	for k, v := range src.Headers {
 		header.Set(k, v)
@@ -312,7 +363,7 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 					res.Errors = append(res.Errors, fmt.Sprintf("链接 %q 无效: %v", clip(it.URL, 200), err))
 					continue
 				}
-				it.URL, key = u, u
+				key = u // fetched at the URL the site gave; remembered by its canonical form
 			} else if it.ID != "" {
 				key = src.Name + ":" + it.ID
 			} else {
@@ -325,16 +376,33 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 		}
 		return fresh
 	}
-	ok := false
+	// get fetches a listing page; conditional ones note their validators
+	get := func(u string, conditional bool) (*Page, bool) {
+		var v Validators
+		if conditional {
+			v, _ = c.State.Validators(ctx, u)
+		}
+		p, err := c.fetcher().Get(ctx, c.request(src, u, v, header))
+		if err != nil {
+			res.Errors = append(res.Errors, err.Error())
+			return nil, false
+		}
+		res.Pages++
+		if p.NotModified {
+			res.NotModified++
+		} else if conditional {
+			vs = append(vs, pageValidators{url: u, v: Validators{ETag: p.ETag, LastModified: p.LastModified}})
+		}
+		return p, true
+	}
 	switch src.Type {
 	case TypeHTML, TypePortal:
 		visited := map[string]bool{}
 		next := col.URL
 		for page := 0; page < src.MaxPages && next != "" && !visited[next]; page++ {
 			visited[next] = true
-			p, err := c.get(ctx, src, next, header, page == 0, res)
-			if err != nil {
-				res.Errors = append(res.Errors, err.Error())
+			p, fetched := get(next, page == 0)
+			if !fetched {
 				break
 			}
 			ok = true
@@ -356,9 +424,8 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 			next = nxt
 		}
 	case TypeFeed:
-		p, err := c.get(ctx, src, col.URL, header, true, res)
-		if err != nil {
-			res.Errors = append(res.Errors, err.Error())
+		p, fetched := get(col.URL, true)
+		if !fetched {
 			break
 		}
 		ok = true
@@ -382,15 +449,13 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 				continue
 			}
 			visited[u] = true
-			p, err := c.get(ctx, src, u, header, true, res)
-			if err != nil {
-				res.Errors = append(res.Errors, err.Error())
+			// not conditional: an index that did not change still
+			// leads to sitemaps that did
+			p, fetched := get(u, false)
+			if !fetched {
 				continue
 			}
 			ok = true
-			if p.NotModified {
-				continue
-			}
 			items, nested, err := parse.Sitemap(p.Body, p.URL)
 			if err != nil {
 				res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", p.URL, err))
@@ -412,9 +477,8 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 				res.Errors = append(res.Errors, err.Error())
 				break
 			}
-			p, err := c.get(ctx, src, u, header, false, res)
-			if err != nil {
-				res.Errors = append(res.Errors, err.Error())
+			p, fetched := get(u, false)
+			if !fetched {
 				break
 			}
 			ok = true
@@ -450,36 +514,24 @@ func (c *Crawler) list(ctx context.Context, src *Source, col Column, res *Result
 			}
 		}
 	}
-	return out, ok
+	return out, vs, ok
 }
 
-// get fetches a page; list pages (conditional) use and refresh the stored
-// validators.
-func (c *Crawler) get(ctx context.Context, src *Source, u string, header http.Header, conditional bool, res *Result) (*Page, error) {
-	var v Validators
-	if conditional {
-		v, _ = c.State.Validators(ctx, u)
-	}
-	p, err := c.fetcher().Get(ctx, Request{URL: u, Validators: v, Header: header, MaxBytes: src.MaxBytes, Timeout: src.Timeout, IgnoreRobots: src.IgnoreRobots})
-	if err != nil {
-		return nil, err
-	}
-	res.Pages++
-	if p.NotModified {
-		res.NotModified++
-		return p, nil
-	}
-	if conditional {
-		if err := c.State.SetValidators(ctx, u, Validators{ETag: p.ETag, LastModified: p.LastModified}); err != nil {
-			c.log().Warn("记录 ETag 失败", "url", u, "err", err)
-		}
-	}
-	return p, nil
+// request is a fetch of u within the source's limits.
+func (c *Crawler) request(src *Source, u string, v Validators, header http.Header) Request {
+	return Request{URL: u, Validators: v, Header: header, MaxBytes: src.MaxBytes, Timeout: src.Timeout, IgnoreRobots: src.IgnoreRobots}
 }
+
+// What became of a listed item.
+const (
+	articleOK    = iota
+	articleSkip  // not news, or gone: remembered and not fetched again
+	articleRetry // a failure that may pass: tried again next run
+)
 
 // article turns a candidate into a post, fetching and extracting its page
 // when the listing did not carry the full text.
-func (c *Crawler) article(ctx context.Context, src *Source, cand candidate, res *Result) (domain.Post, bool) {
+func (c *Crawler) article(ctx context.Context, src *Source, cand candidate, res *Result) (domain.Post, int) {
 	it := cand.Item
 	fetch := false
 	switch src.FetchArticles {
@@ -491,13 +543,24 @@ func (c *Crawler) article(ctx context.Context, src *Source, cand candidate, res 
 			utf8.RuneCountInString(it.Text) < 200)
 	}
 	if fetch {
-		p, err := c.fetcher().Get(ctx, Request{URL: it.URL, MaxBytes: src.MaxBytes, Timeout: src.Timeout, IgnoreRobots: src.IgnoreRobots})
-		if err != nil {
+		p, err := c.fetcher().Get(ctx, c.request(src, it.URL, Validators{}, nil))
+		var se *StatusError
+		switch {
+		case err != nil && it.Text == "" && it.Title == "":
 			res.Errors = append(res.Errors, err.Error())
-			if it.Text == "" && it.Title == "" {
-				return domain.Post{}, false
+			if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests {
+				return domain.Post{}, articleSkip // gone or forbidden: asking again will not help
 			}
-		} else {
+			if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrRobots) || errors.Is(err, ErrPrivateAddress) {
+				return domain.Post{}, articleSkip
+			}
+			return domain.Post{}, articleRetry
+		case err != nil:
+			res.Errors = append(res.Errors, err.Error()) // the listing's own text will do
+		case !isPage(p):
+			res.Errors = append(res.Errors, fmt.Sprintf("%s: 不是网页（%s），跳过", clip(it.URL, 200), clip(p.ContentType, 60)))
+			return domain.Post{}, articleSkip
+		default:
 			a, err := c.extract(src, p)
 			if err != nil {
 				res.Errors = append(res.Errors, err.Error())
@@ -522,26 +585,46 @@ func (c *Crawler) article(ctx context.Context, src *Source, cand candidate, res 
 	}
 	if text == "" {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s: 没有找到标题或正文，跳过", clip(cand.key, 200)))
-		return domain.Post{}, false
+		return domain.Post{}, articleSkip
 	}
 	at := it.PublishedAt
 	if at.IsZero() || at.After(c.now().Add(time.Hour)) {
 		at = c.now() // no time, or one in the future: when we found it
 	}
 	post := domain.Post{
-		Source: src.Name, URL: it.URL, Title: clipBytes(strings.TrimSpace(it.Title), 2<<10),
-		Text: clipBytes(text, 256<<10), Author: domain.Author{Name: clipBytes(it.Author, 1<<10)},
-		PublishedAt: at.UTC(), Region: firstNonEmpty(it.Region, src.Region), ReceivedAt: c.now().UTC(),
+		Source: clipBytes(src.Name, ingest.MaxShortBytes), Title: clipBytes(strings.TrimSpace(it.Title), ingest.MaxTitleBytes),
+		Text: clipBytes(text, ingest.MaxTextBytes), Author: domain.Author{Name: clipBytes(it.Author, ingest.MaxShortBytes)},
+		PublishedAt: at.UTC(), Region: clipBytes(firstNonEmpty(it.Region, src.Region), ingest.MaxShortBytes), ReceivedAt: c.now().UTC(),
+	}
+	if u, _, _ := strings.Cut(it.URL, "#"); len(u) <= ingest.MaxURLBytes {
+		post.URL = u // as the site gave it (the canonical form is only a key: it may fold hosts)
 	}
 	if k := recordKind(cand.record); k != "" {
 		post.Record = &domain.RecordRef{Kind: k, UnitID: src.Unit}
 	}
-	if post.URL == "" && it.ID != "" {
+	switch {
+	case strings.HasPrefix(cand.key, "http"): // the same article under another spelling gets the same id
+		post.ID = (&domain.Post{URL: cand.key}).DeriveID()
+	case it.ID != "":
 		post.ID = "s" + hashOf(src.Name+"\x00"+it.ID)
-	} else {
+	default:
 		post.ID = post.DeriveID()
 	}
-	return post, true
+	return post, articleOK
+}
+
+// isPage reports whether a fetched page is text (HTML, XML or plain), not
+// an attachment (PDF, Word, images, archives).
+func isPage(p *Page) bool {
+	ct := p.ContentType
+	if ct == "" {
+		ct = http.DetectContentType(p.Body)
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(mt, "text/") || mt == "application/xhtml+xml" || mt == "application/xml"
 }
 
 // extract finds the article in a page, with the source's selectors

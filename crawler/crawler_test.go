@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"yuqing/crawler/dedup"
 	"yuqing/domain"
 )
 
@@ -154,6 +156,7 @@ func src(name, typ, u string) *Source {
 	s := &Source{Name: name, Type: typ, URL: u, Region: "浙江省"}
 	s.Limits = Limits{}.or(builtinLimits)
 	s.Delay = ptr(time.Duration(0))
+	s.MaxAge = 100 * 365 * 24 * time.Hour // the fixtures are dated 2024
 	return s
 }
 
@@ -197,8 +200,11 @@ func TestListToArticles(t *testing.T) {
 		if strings.Contains(p.Text, "版权所有") || strings.Contains(p.Text, "分享到") {
 			t.Errorf("post %d kept page furniture: %q", i, p.Text)
 		}
-		if strings.Contains(p.URL, "utm_source") || strings.Contains(p.URL, "#") {
-			t.Errorf("post %d url not canonical: %s", i, p.URL)
+		if strings.Contains(p.URL, "#") || !strings.HasPrefix(p.URL, s.url("/news/2024/")) {
+			t.Errorf("post %d url: %s", i, p.URL)
+		}
+		if canon, _ := dedup.Canonical(p.URL); p.ID != (&domain.Post{URL: canon}).DeriveID() {
+			t.Errorf("post %d: id not derived from the canonical URL", i)
 		}
 		want := time.Date(2024, 5, i+1, 10, 30+i, 0, 0, china)
 		if !p.PublishedAt.Equal(want) {
@@ -229,7 +235,7 @@ func TestRestartDoesNotReEmitOrRefetch(t *testing.T) {
 	if res.New != 0 || len(out2.posts) != 0 || res.Seen != 2 {
 		t.Fatalf("after restart new = %d, seen = %d, posts %d, errors %v", res.New, res.Seen, len(out2.posts), res.Errors)
 	}
-	if n := s.hit("/news/2024/05/01/art0.html"); n != 1 {
+	if n := s.hit("/news/2024/05/01/art0.html?utm_source=list"); n != 1 {
 		t.Errorf("article fetched %d times, want 1", n)
 	}
 	if n := s.hit("/news/index_2.html"); n != 1 {
@@ -629,5 +635,123 @@ func TestJSONPageNumbers(t *testing.T) {
 	}
 	if out.posts[0].URL != s.url("/n/1-a") || out.posts[0].Text != "第1页第一条新闻" {
 		t.Errorf("relative link or title-only text: %+v", out.posts[0])
+	}
+}
+
+func TestValidatorsKeptOnlyAfterEmitting(t *testing.T) {
+	s := listSite(t)
+	s.setPage("/feed.xml", page{fn: func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprintf(w, `<rss version="2.0"><channel><item><title>小区自来水浑浊</title><link>%s</link></item></channel></rss>`, s.url("/news/2024/05/01/art0.html"))
+	}})
+	out := &collect{fail: errors.New("bus down")}
+	c := newCrawler(t, openState(t, t.TempDir()), out, FetchOptions{})
+	feed := src("订阅", TypeFeed, s.url("/feed.xml"))
+	if res := c.RunOnce(context.Background(), feed); !res.Failed {
+		t.Fatal("the sink failure should fail the run")
+	}
+	out.fail = nil
+	if res := c.RunOnce(context.Background(), feed); res.New != 1 || res.NotModified != 0 {
+		t.Fatalf("after the sink recovered: new %d, not modified %d: a 304 hid the item", res.New, res.NotModified)
+	}
+	if res := c.RunOnce(context.Background(), feed); res.NotModified != 1 {
+		t.Fatalf("third run: not modified %d", res.NotModified)
+	}
+}
+
+func TestSitemapIndexChildrenFollowedEveryRun(t *testing.T) {
+	s := listSite(t)
+	var n atomic.Int32
+	n.Store(1)
+	s.setPage("/sitemap.xml", page{header: map[string]string{"ETag": `"idx"`}, ctype: "application/xml",
+		body: []byte(`<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>` + s.url("/news-sitemap.xml") + `</loc></sitemap></sitemapindex>`)})
+	s.setPage("/news-sitemap.xml", page{fn: func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`)
+		for i := 0; i < int(n.Load()); i++ {
+			fmt.Fprintf(w, `<url><loc>%s</loc></url>`, s.url(fmt.Sprintf("/news/2024/05/0%d/art%d.html", i+1, i)))
+		}
+		fmt.Fprint(w, `</urlset>`)
+	}})
+	c := newCrawler(t, openState(t, t.TempDir()), &collect{}, FetchOptions{})
+	sm := src("站点地图", TypeSitemap, s.url("/sitemap.xml"))
+	if res := c.RunOnce(context.Background(), sm); res.New != 1 {
+		t.Fatalf("first run new = %d (%v)", res.New, res.Errors)
+	}
+	n.Store(3)
+	if res := c.RunOnce(context.Background(), sm); res.New != 2 {
+		t.Fatalf("second run new = %d (%v): the child sitemap changed under an unchanged index", res.New, res.Errors)
+	}
+}
+
+func TestConcurrentSourcesMakeOneOriginal(t *testing.T) {
+	body := bodies[0] + "\n" + bodies[2]
+	var sites []*site
+	for i := 0; i < 4; i++ {
+		s := newSite(t)
+		s.html("/list.html", `<html><body><ul><li><a href="/a.html">宁波小区自来水浑浊发黄</a></li></ul></body></html>`)
+		s.setPage("/a.html", page{fn: func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(20 * time.Millisecond) // all four are in flight together
+			fmt.Fprint(w, articleHTML(fmt.Sprintf("第%d家转载：宁波小区自来水浑浊", i), "2024-05-01 10:30", body))
+		}})
+		sites = append(sites, s)
+	}
+	out := &collect{}
+	c := newCrawler(t, openState(t, t.TempDir()), out, FetchOptions{})
+	var wg sync.WaitGroup
+	for i, s := range sites {
+		sc := src(fmt.Sprintf("网站%d", i), TypeHTML, s.url("/list.html"))
+		sc.List.Links = "ul a"
+		wg.Add(1)
+		go func() { defer wg.Done(); c.RunOnce(context.Background(), sc) }()
+	}
+	wg.Wait()
+	originals := 0
+	for _, p := range out.posts {
+		if p.ParentID == "" {
+			originals++
+		}
+	}
+	if len(out.posts) != 4 || originals != 1 {
+		t.Fatalf("posts %d, originals %d: one story, four sources", len(out.posts), originals)
+	}
+}
+
+func TestAttachmentsAndGoneArticlesAreSkippedOnce(t *testing.T) {
+	s := listSite(t)
+	s.set("/files/notice.pdf", "application/pdf", []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj"))
+	s.html("/list.html", `<html><body><ul><li><a href="/files/notice.pdf">关于征求意见的通知附件下载</a></li><li><a href="/gone.html">已经删除的一条新闻稿件</a></li><li><a href="/news/2024/05/01/art0.html">宁波小区自来水浑浊发黄</a></li></ul></body></html>`)
+	sc := src("附件", TypeHTML, s.url("/list.html"))
+	sc.List.Links = "ul a"
+	c := newCrawler(t, openState(t, t.TempDir()), &collect{}, FetchOptions{})
+	res := c.RunOnce(context.Background(), sc)
+	if res.New != 1 || res.Skipped != 2 {
+		t.Fatalf("new %d skipped %d (%v)", res.New, res.Skipped, res.Errors)
+	}
+	c.RunOnce(context.Background(), sc)
+	if s.hit("/files/notice.pdf") != 1 || s.hit("/gone.html") != 1 {
+		t.Errorf("skipped pages fetched again: pdf %d, gone %d", s.hit("/files/notice.pdf"), s.hit("/gone.html"))
+	}
+}
+
+func TestGzipBombAndEmptyAnswers(t *testing.T) {
+	s := newSite(t)
+	var zipped strings.Builder
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(make([]byte, 20<<20)) // 20 MiB of zeros: about 20 KB compressed
+	_ = zw.Close()
+	s.set("/sitemap.xml.gz", "application/x-gzip", []byte(zipped.String()))
+	var empty atomic.Int32
+	s.setPage("/empty", page{fn: func(w http.ResponseWriter, r *http.Request) { empty.Add(1); w.WriteHeader(http.StatusNoContent) }})
+	c := newCrawler(t, openState(t, t.TempDir()), &collect{}, FetchOptions{})
+	_, err := c.Fetcher.Get(context.Background(), Request{URL: s.url("/sitemap.xml.gz"), MaxBytes: 1 << 20})
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("gzip bomb: err = %v", err)
+	}
+	if _, err := c.Fetcher.Get(context.Background(), Request{URL: s.url("/empty")}); err != nil && empty.Load() != 1 {
+		t.Fatalf("204 asked %d times: %v", empty.Load(), err)
 	}
 }

@@ -1,9 +1,11 @@
 package crawler
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime"
 	"net"
@@ -147,27 +149,35 @@ func NewFetcher(opt FetchOptions, limits ...HostLimit) (*Fetcher, error) {
 		colly.AllowURLRevisit(),                // the crawler keeps its own record of what it saw
 	)
 	c.IgnoreRobotsTxt = opt.IgnoreRobots
+	// Each request carries its own deadline (its source's timeout); this
+	// is only the backstop for colly's robots.txt requests, which carry none.
 	c.SetRequestTimeout(opt.Timeout)
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	c.WithTransport(&http.Transport{
-		Proxy:                 nil, // intranets: no proxy from the environment by surprise
-		DialContext:           f.safeDial(dialer),
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: opt.Timeout,
-	})
+	c.WithTransport(gunzipCapped{max: opt.MaxBytes + 1, next: &http.Transport{
+		Proxy:               nil, // intranets: no proxy from the environment by surprise
+		DialContext:         f.safeDial(dialer),
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}})
 	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
 		if len(via) > opt.MaxRedirects {
 			return fmt.Errorf("%w: 超过 %d 次，最后到 %s", ErrTooManyRedirs, opt.MaxRedirects, req.URL)
 		}
 		return nil
 	})
+	// colly matches the first rule whose glob fits the host; a rule's
+	// parallelism and delay are shared by every host it matches, so the
+	// catch-all "*" is deliberately conservative.
 	rules := make([]*colly.LimitRule, 0, len(limits)+1)
+	catchAll := false
 	for _, l := range limits {
 		rules = append(rules, &colly.LimitRule{DomainGlob: l.Glob, Parallelism: max(1, l.Parallelism), Delay: l.Delay})
+		catchAll = catchAll || l.Glob == "*"
 	}
-	rules = append(rules, &colly.LimitRule{DomainGlob: "*", Parallelism: 2, Delay: time.Second})
+	if !catchAll {
+		rules = append(rules, &colly.LimitRule{DomainGlob: "*", Parallelism: 2, Delay: time.Second})
+	}
 	if err := c.Limits(rules); err != nil {
 		return nil, fmt.Errorf("抓取限速规则: %w", err)
 	}
@@ -211,6 +221,8 @@ func (f *Fetcher) retryable(err error, attempt int) (time.Duration, bool) {
 	switch {
 	case errors.As(err, &se):
 		switch {
+		case se.Status < 300:
+			return 0, false // an answer without content (204, 206 …): asking again gives the same
 		case se.Status == http.StatusTooManyRequests || se.Status == http.StatusServiceUnavailable:
 			if se.RetryAfter > f.opt.MaxRetryWait {
 				return 0, false // the server asks for longer than we wait in one run
@@ -269,7 +281,7 @@ func (f *Fetcher) once(ctx context.Context, req Request) (*Page, error) {
 			page.Status, page.NotModified = http.StatusNotModified, true
 			return
 		}
-		if r != nil && r.StatusCode >= 300 {
+		if r != nil && r.StatusCode != 0 {
 			se := &StatusError{URL: r.Request.URL.String(), Status: r.StatusCode}
 			if r.Headers != nil {
 				se.RetryAfter = parseRetryAfter(r.Headers.Get("Retry-After"), time.Now())
@@ -413,14 +425,67 @@ func (a allowList) allows(host string, ip netip.Addr) bool {
 	return false
 }
 
+// nonPublic are ranges the netip predicates do not cover.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
+	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64: reaches IPv4 addresses, private ones included
+	netip.MustParsePrefix("fec0::/10"),     // deprecated site-local
+	netip.MustParsePrefix("0.0.0.0/8"),
+}
+
 // public reports whether ip is an address on the public internet.
 func public(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
-		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) || // carrier-grade NAT
-		netip.MustParsePrefix("169.254.0.0/16").Contains(ip))
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
+
+// gunzipCapped decompresses gzip bodies (sitemap.xml.gz, or a server that
+// sends gzip unasked) itself, stopping at max bytes, so that a small
+// compressed bomb cannot expand past the page limit; colly, seeing the
+// body already uncompressed, leaves it alone.
+type gunzipCapped struct {
+	max  int64
+	next http.RoundTripper
+}
+
+func (g gunzipCapped) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := g.next.RoundTrip(req)
+	if err != nil || res.Uncompressed {
+		return res, err
+	}
+	enc := strings.ToLower(res.Header.Get("Content-Encoding"))
+	ct := strings.ToLower(res.Header.Get("Content-Type"))
+	if !strings.Contains(enc, "gzip") && !(enc == "" && strings.Contains(ct, "gzip")) && !strings.HasSuffix(strings.ToLower(req.URL.Path), ".gz") {
+		return res, nil
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		res.Body.Close()
+		return nil, fmt.Errorf("%s: gzip 解压失败: %w", req.URL, err)
+	}
+	res.Body = readCloser{Reader: io.LimitReader(zr, g.max), close: res.Body.Close}
+	res.Uncompressed = true
+	res.ContentLength = -1
+	res.Header.Del("Content-Encoding")
+	res.Header.Del("Content-Length")
+	return res, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
 
 // safeDial resolves the host itself and refuses private addresses that the
 // allow-list does not name, so neither a source nor a redirect can point

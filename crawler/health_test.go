@@ -112,7 +112,7 @@ func TestSchedulerRunsReloadsAndReports(t *testing.T) {
 		_ = os.Chtimes(path, future, future)
 	}
 	write(`allow_private: ["127.0.0.1/8"]
-defaults: {interval: 50ms, min_interval: 50ms, max_interval: 100ms, delay: 0s}
+defaults: {interval: 50ms, min_interval: 50ms, max_interval: 100ms, delay: 0s, max_age: 876000h}
 sources:
   - {name: 本地新闻, type: html, url: "` + s.url("/news/") + `", region: 浙江省}
 `)
@@ -131,7 +131,7 @@ sources:
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return seen["本地新闻"].Runs >= 2 })
 	// add a broken source; the file is reloaded without a restart
 	write(`allow_private: ["127.0.0.1/8"]
-defaults: {interval: 50ms, min_interval: 50ms, max_interval: 100ms, delay: 0s}
+defaults: {interval: 50ms, min_interval: 50ms, max_interval: 100ms, delay: 0s, max_age: 876000h}
 sources:
   - {name: 本地新闻, type: html, url: "` + s.url("/news/") + `", region: 浙江省}
   - {name: 坏源, type: feed, url: "` + s.url("/missing.xml") + `"}
@@ -197,5 +197,35 @@ func TestParseSourcesErrors(t *testing.T) {
 	}
 	if s := f.Sources[0]; s.Interval != 5*time.Minute || s.MaxPages != 2 || s.MinInterval != 2*time.Minute || s.MaxBytes != 10<<20 {
 		t.Errorf("defaults not applied: %+v", s.Limits)
+	}
+}
+
+func TestRedesignedListIsBroken(t *testing.T) {
+	s := listSite(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sources.yaml")
+	if err := os.WriteFile(path, []byte(`allow_private: ["127.0.0.1"]
+defaults: {delay: 0s, max_age: 876000h}
+sources:
+  - {name: 本地新闻, type: html, url: "`+s.url("/news/")+`", list: {links: "ul.list a"}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var last Health
+	sched := &Scheduler{Path: path, Crawler: &Crawler{State: openState(t, dir), Sink: &collect{}},
+		OnHealth: func(h Health, _ bool) { last = h }}
+	if err := sched.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src := sched.file.Sources[0]
+	sched.runOne(context.Background(), &src)
+	if last.Status != StatusOK || last.Items != 4 {
+		t.Fatalf("first run: %+v", last)
+	}
+	// the site is redesigned: the selector finds nothing any more
+	s.html("/news/", `<html><body><div class="new-layout"><a href="/x/1.html">改版后的新闻标题一二三</a></div></body></html>`)
+	sched.runOne(context.Background(), &src)
+	if last.ConsecutiveErrors != 1 || !strings.Contains(last.LastError, "改版") {
+		t.Fatalf("after the redesign: %+v", last)
 	}
 }

@@ -32,7 +32,13 @@ func NewFetcherFor(f *SourcesFile) (*Fetcher, error) {
 		}
 	}
 	limits = append(limits, HostLimit{Glob: "*", Parallelism: d.Parallelism, Delay: d.HostDelay()})
-	return NewFetcher(FetchOptions{UserAgent: f.UserAgent, AllowPrivate: f.AllowPrivate, Timeout: d.Timeout, MaxBytes: d.MaxBytes}, limits...)
+	// the fetcher's own limits are the largest any source asks for; each
+	// request then carries its source's
+	timeout, maxBytes := d.Timeout, d.MaxBytes
+	for _, s := range f.Sources {
+		timeout, maxBytes = max(timeout, s.Timeout), max(maxBytes, s.MaxBytes)
+	}
+	return NewFetcher(FetchOptions{UserAgent: f.UserAgent, AllowPrivate: f.AllowPrivate, Timeout: timeout, MaxBytes: maxBytes}, limits...)
 }
 
 // Scheduler runs every enabled source of a sources file on its adaptive
@@ -46,6 +52,7 @@ type Scheduler struct {
 	ReloadEvery time.Duration                      // how often the file is checked; default 10s
 	OnHealth    func(h Health, statusChanged bool) // after every run (the dashboard's feed)
 	OnRun       func(res Result)                   // after every run
+	Only        string                             // run only the source of this name
 
 	mu      sync.Mutex
 	file    *SourcesFile
@@ -109,7 +116,7 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	keep := map[string]bool{}
 	for i := range f.Sources {
 		src := &f.Sources[i]
-		if src.Disabled {
+		if src.Disabled || (s.Only != "" && src.Name != s.Only) {
 			continue
 		}
 		keep[src.Name] = true
@@ -236,6 +243,12 @@ func (s *Scheduler) runOne(ctx context.Context, src *Source) {
 		return
 	}
 	before := h.Status
+	if !res.Failed && res.Found == 0 && res.NotModified == 0 && h.Items > 0 && (src.Type == TypeHTML || src.Type == TypePortal) {
+		// it listed articles before and now finds not one link: most
+		// likely a redesign, not a quiet day
+		res.Failed = true
+		res.Errors = append(res.Errors, "列表页上一篇文章链接也没有找到（网站可能改版，请检查 list 选择器）")
+	}
 	h.record(res, src.Limits, s.Crawler.now())
 	snapshot := *h
 	s.mu.Unlock()

@@ -46,6 +46,8 @@ type Limits struct {
 	Delay       *time.Duration `yaml:"delay"`        // between requests to one host; default 1s (0s: none)
 	Parallelism int            `yaml:"parallelism"`  // requests at once to one host; default 2
 	SilentAfter time.Duration  `yaml:"silent_after"` // warn after this long without a new item; default from its history
+	RunTimeout  time.Duration  `yaml:"run_timeout"`  // longest run of the source; default 10m
+	MaxAge      time.Duration  `yaml:"max_age"`      // items published longer ago are skipped; default 30 days (720h)
 }
 
 func (l Limits) or(d Limits) Limits {
@@ -60,6 +62,8 @@ func (l Limits) or(d Limits) Limits {
 	l.MaxInterval = pick(l.MaxInterval, d.MaxInterval)
 	l.Timeout = pick(l.Timeout, d.Timeout)
 	l.SilentAfter = pick(l.SilentAfter, d.SilentAfter)
+	l.RunTimeout = pick(l.RunTimeout, d.RunTimeout)
+	l.MaxAge = pick(l.MaxAge, d.MaxAge)
 	if l.Delay == nil {
 		l.Delay = d.Delay
 	}
@@ -81,6 +85,7 @@ func (l Limits) or(d Limits) Limits {
 var builtinLimits = Limits{
 	Interval: 10 * time.Minute, MinInterval: 2 * time.Minute, MaxInterval: 2 * time.Hour,
 	MaxPages: 5, MaxItems: 100, MaxBytes: 10 << 20, Timeout: 30 * time.Second,
+	RunTimeout: 10 * time.Minute, MaxAge: 30 * 24 * time.Hour,
 	Delay: ptr(time.Second), Parallelism: 2,
 }
 

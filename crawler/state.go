@@ -84,28 +84,25 @@ func (s *State) SeenURL(ctx context.Context, url string) (bool, error) {
 	return err == nil, err
 }
 
-// ByHash looks for an earlier article with exactly this content: ok with
-// an empty story when source itself gave it (a duplicate), else the story
-// of its first copy.
-func (s *State) ByHash(ctx context.Context, hash, source string) (story string, ok bool, err error) {
+// ByHash looks for an earlier article with exactly this content: the
+// story of its first copy, and whether source itself gave it before.
+func (s *State) ByHash(ctx context.Context, hash, source string) (story string, sameSource, ok bool, err error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT source, story FROM seen WHERE hash = ? ORDER BY at`, hash)
 	if err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var src, st string
 		if err := rows.Scan(&src, &st); err != nil {
-			return "", false, err
+			return "", false, false, err
 		}
-		if src == source {
-			return "", true, nil
+		if !ok && st != "" {
+			story, ok = st, true
 		}
-		if story == "" {
-			story = st
-		}
+		sameSource = sameSource || src == source
 	}
-	return story, story != "", rows.Err()
+	return story, sameSource, ok, rows.Err()
 }
 
 // MarkSeen records emitted articles, once they are durably on the bus.

@@ -75,7 +75,7 @@ func crawlCmd(ctx context.Context, args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cr := &crawler.Crawler{State: st, Sink: sink, Log: log}
 	if !*once {
-		sched := &crawler.Scheduler{Path: *sources, Crawler: cr, Log: log}
+		sched := &crawler.Scheduler{Path: *sources, Crawler: cr, Log: log, Only: *name}
 		return sched.Run(ctx)
 	}
 	fetcher, err := crawler.NewFetcherFor(file)

@@ -311,7 +311,9 @@ func (s *Server) onSourceHealth(h crawler.Health, changed bool) {
 	}
 	v, err := json.Marshal(h)
 	if err == nil {
-		err = s.Bus.Publish(context.Background(), bus.TopicSources, bus.Message{Key: h.Source, Value: v})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a view: never hold the crawler up
+		err = s.Bus.Publish(ctx, bus.TopicSources, bus.Message{Key: h.Source, Value: v})
+		cancel()
 	}
 	if err != nil {
 		s.log.Warn("分享信息源状态失败", "source", h.Source, "err", err)
