@@ -159,7 +159,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		if req.Grade != c.Grade {
 			notes = append(notes, "原为"+gradeText(c.Grade))
 		}
-		if reclock(&c, req.Grade) {
+		if a.reclock(&c, req.Grade) {
 			notes = append(notes, "时限按新分级重新计算（起算时间不变）")
 		}
 		c.Grade, c.GradeConfirmed = req.Grade, true
@@ -227,6 +227,10 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
 	}
 	c.Actions[len(c.Actions)-1] = stored
+	if err := a.schedule(ctx, c); err != nil {
+		// the action stands; RunDue heals a stale moment when it comes due
+		a.log.Warn("提醒时间表更新失败", "case", c.ID, "err", err)
+	}
 	return c, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"yuqing/alerting/deadline"
 	"yuqing/alerting/orgtree"
 	"yuqing/alerting/store"
 	"yuqing/domain"
@@ -35,6 +36,10 @@ type Config struct {
 	MinHeat float64
 	// Now gives the wall time of detection and of actions (default time.Now).
 	Now func() time.Time
+	// Policy gives the clocks of a case (default deadline.Default(): 5h and
+	// 24h for grades I and II, 48h for III and IV, reminders at half and
+	// four-fifths of each period).
+	Policy *deadline.Policy
 }
 
 // Option configures an Alerter.
@@ -66,6 +71,8 @@ type Alerter struct {
 	// not more severe than this needs no store read in Run (see handle).
 	mu       sync.Mutex
 	proposed map[string]domain.Grade
+
+	wake chan struct{} // new due moments were scheduled by this process (RunDue)
 }
 
 // maxProposed bounds the proposed-grade memory; it is cleared when full.
@@ -98,10 +105,14 @@ func New(st store.Store, tree *orgtree.Tree, cfg Config, opts ...Option) *Alerte
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Policy == nil {
+		cfg.Policy = deadline.Default()
+	}
 	a := &Alerter{
 		st: st, tree: tree, cfg: cfg, log: slog.Default(),
 		backoffMin: 100 * time.Millisecond, backoffMax: 10 * time.Second,
 		seed: maphash.MakeSeed(), proposed: map[string]domain.Grade{},
+		wake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)
@@ -180,6 +191,9 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 			return domain.Case{}, false, false, fmt.Errorf("alerting: open case for event %s: %w", ev.ID, err)
 		}
 		if created {
+			if err := a.schedule(ctx, c); err != nil {
+				return domain.Case{}, false, false, err
+			}
 			return c, true, true, nil
 		}
 	} else if err != nil {
@@ -195,7 +209,7 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 	}
 	now := a.cfg.Now()
 	note := fmt.Sprintf("分级由%s升为%s", gradeText(c.ProposedGrade), gradeText(ev.Grade))
-	if reclock(&c, ev.Grade) {
+	if a.reclock(&c, ev.Grade) {
 		note += "，时限按新分级重新计算（起算时间不变）"
 	}
 	if len(ev.Reasons) > 0 {
@@ -211,6 +225,9 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 		return domain.Case{}, false, false, fmt.Errorf("alerting: raise grade of case %s: %w", c.ID, err)
 	}
 	c.Actions = append(c.Actions, act)
+	if err := a.schedule(ctx, c); err != nil {
+		return domain.Case{}, false, false, err
+	}
 	return c, false, true, nil
 }
 
@@ -245,17 +262,46 @@ func (a *Alerter) newCase(ev domain.Event) (domain.Case, domain.Action) {
 		CreatedAt:     now,
 		FirstPostAt:   first,
 		UpdatedAt:     now,
-		Clocks:        domain.ClocksFor(ev.Grade, now, first),
+		Clocks:        a.clocks(ev.Grade, now, first),
 	}
 	note := fmt.Sprintf("系统立案：%s，热度%.1f；%s", gradeText(ev.Grade), ev.Heat, reason)
 	return c, domain.Action{Kind: domain.ActOpen, Actor: SystemActor, Note: note, At: now}
+}
+
+// clocks gives the clocks the deadline policy sets for an event case of
+// grade g detected at start.
+func (a *Alerter) clocks(g domain.Grade, start, firstPost time.Time) []domain.Clock {
+	pcs := a.cfg.Policy.Clocks(deadline.Subject{Kind: deadline.KindEvent, Grade: g, Start: start, FirstPostAt: firstPost})
+	out := make([]domain.Clock, len(pcs))
+	for i, pc := range pcs {
+		out[i] = pc.Clock
+		out[i].Reminders, out[i].Source = pc.Reminders, pc.Source
+	}
+	return out
+}
+
+// schedule stores the due moments of the case's running clocks (none once
+// it is closed), replacing those it had, and wakes RunDue.
+func (a *Alerter) schedule(ctx context.Context, c domain.Case) error {
+	var due []domain.Due
+	if c.Status != domain.CaseClosed {
+		due = domain.DuesFor(c.ID, c.Clocks)
+	}
+	if err := a.st.ScheduleDue(ctx, c.ID, due); err != nil {
+		return fmt.Errorf("alerting: schedule reminders of case %s: %w", c.ID, err)
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // reclock gives the case the clocks of grade g when g and the case's grade
 // in force carry different clocks (I/II against III/IV), keeping the
 // original start; it reports whether it replaced them. Same-class changes
 // keep the clocks, stopped ones included.
-func reclock(c *domain.Case, g domain.Grade) bool {
+func (a *Alerter) reclock(c *domain.Case, g domain.Grade) bool {
 	if len(c.Clocks) > 0 && g.Major() == c.Grade.Major() {
 		return false
 	}
@@ -263,7 +309,7 @@ func reclock(c *domain.Case, g domain.Grade) bool {
 	if len(c.Clocks) > 0 {
 		start, first = c.Clocks[0].StartedAt, c.Clocks[0].FirstPostAt
 	}
-	c.Clocks = domain.ClocksFor(g, start, first)
+	c.Clocks = a.clocks(g, start, first)
 	return true
 }
 

@@ -199,6 +199,46 @@ type Clock struct {
 	DueAt       time.Time  `json:"due_at"`
 	StoppedAt   *time.Time `json:"stopped_at,omitempty"`
 	EvidenceURL string     `json:"evidence_url,omitempty"`
+	// Reminders are the moments the unit is reminded while the clock runs,
+	// and Source the rule's legal source (from the deadline policy).
+	Reminders []time.Time `json:"reminders,omitempty"`
+	Source    string      `json:"source,omitempty"`
+}
+
+// Due kinds.
+const (
+	DueRemind  = "remind"  // a reminder while a clock runs
+	DueOverdue = "overdue" // the clock ran out: marked overdue and escalated
+)
+
+// Due is one moment at which alerting must act on a running clock: remind
+// the unit, or, at the deadline, escalate. Key names the moment uniquely
+// (case, clock, deadline and point), so that whichever alerting process
+// fires it, it fires once.
+type Due struct {
+	Key    string    `json:"key"`
+	CaseID string    `json:"case_id"`
+	Clock  string    `json:"clock"` // the clock's kind
+	Kind   string    `json:"kind"`  // DueRemind or DueOverdue
+	At     time.Time `json:"at"`
+	DueAt  time.Time `json:"due_at"` // the clock's deadline
+}
+
+// DuesFor gives the moments of a case's running clocks: each reminder and
+// the deadline itself. Stopped clocks have none.
+func DuesFor(caseID string, clocks []Clock) []Due {
+	var out []Due
+	for _, c := range clocks {
+		if c.StoppedAt != nil {
+			continue
+		}
+		prefix := caseID + "/" + c.Kind + "@" + strconv.FormatInt(c.DueAt.Unix(), 10)
+		for i, r := range c.Reminders {
+			out = append(out, Due{Key: prefix + "/remind-" + strconv.Itoa(i+1), CaseID: caseID, Clock: c.Kind, Kind: DueRemind, At: r, DueAt: c.DueAt})
+		}
+		out = append(out, Due{Key: prefix + "/overdue", CaseID: caseID, Clock: c.Kind, Kind: DueOverdue, At: c.DueAt, DueAt: c.DueAt})
+	}
+	return out
 }
 
 // Overdue reports whether the clock ran past its deadline (stopped late, or still running after it).
@@ -262,7 +302,10 @@ const (
 	ActClose      = "close"
 	ActReopen     = "reopen"
 	ActEscalate   = "escalate"
-	ActOpen       = "open" // recorded by the system when it raises the case
+	ActOpen       = "open"    // recorded by the system when it raises the case
+	ActRemind     = "remind"  // recorded by the system: a reminder sent while a clock runs
+	ActOverdue    = "overdue" // recorded by the system: a clock ran out, escalated upward
+	ActNotify     = "notify"  // recorded by the system: a notification delivered or failed
 )
 
 // Action is one step taken on a case, recorded with who and when.

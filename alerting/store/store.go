@@ -52,6 +52,20 @@ type Store interface {
 	// transaction. The action's ID is set by the store.
 	UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error)
 
+	// ScheduleDue replaces a case's unfired due moments with these (called
+	// whenever its clocks change). Moments already fired stay fired: giving
+	// a fired key again schedules nothing.
+	ScheduleDue(ctx context.Context, caseID string, due []domain.Due) error
+	// DueBefore lists unfired moments at or before t, earliest first.
+	DueBefore(ctx context.Context, t time.Time, limit int) ([]domain.Due, error)
+	// NextDue gives the earliest unfired moment; ok is false when none.
+	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+	// FireDue marks a moment fired and appends the action to its case, in
+	// one transaction. It reports false, writing nothing, when the moment
+	// was fired already or is no longer scheduled (by another process, or
+	// its clock stopped): each moment fires once across all processes.
+	FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error)
+
 	PutUnits(ctx context.Context, units []domain.Unit) error
 	ListUnits(ctx context.Context) ([]domain.Unit, error)
 

@@ -562,6 +562,87 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	return a, nil
 }
 
+// ---- due moments ----
+
+// ScheduleDue implements store.Store.
+func (s *Store) ScheduleDue(ctx context.Context, caseID string, due []domain.Due) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(`DELETE FROM case_due WHERE case_id = $1 AND fired_at = 0`, caseID)
+	for _, d := range due {
+		b.Queue(`INSERT INTO case_due (key, case_id, clock, kind, at, due_at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (key) DO NOTHING`, d.Key, caseID, d.Clock, d.Kind, nanos(d.At), nanos(d.DueAt))
+	}
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer tx.Rollback(ctx)
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("pgstore: schedule due of %q: %w", caseID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("pgstore: schedule due of %q: commit: %w", caseID, err)
+	}
+	return nil
+}
+
+// DueBefore implements store.Store.
+func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]domain.Due, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key, case_id, clock, kind, at, due_at FROM case_due
+		WHERE fired_at = 0 AND at <= $1 ORDER BY at, key LIMIT $2`, nanos(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: due before: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Due
+	for rows.Next() {
+		var d domain.Due
+		var at, dueAt int64
+		if err := rows.Scan(&d.Key, &d.CaseID, &d.Clock, &d.Kind, &at, &dueAt); err != nil {
+			return nil, fmt.Errorf("pgstore: due before: %w", err)
+		}
+		d.At, d.DueAt = fromNanos(at), fromNanos(dueAt)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// NextDue implements store.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at *int64
+	if err := s.pool.QueryRow(ctx, `SELECT MIN(at) FROM case_due WHERE fired_at = 0`).Scan(&at); err != nil {
+		return time.Time{}, false, fmt.Errorf("pgstore: next due: %w", err)
+	}
+	if at == nil {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(*at), true, nil
+}
+
+// fireDue claims a moment and appends its action in one statement: the
+// action is written only when this call is the one that fired it.
+const fireDue = `WITH d AS (
+	UPDATE case_due SET fired_at = $2 WHERE key = $1 AND fired_at = 0
+	RETURNING case_id)
+INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
+SELECT case_id, $3::text, $4::text, $5::text, $6::text, $2::bigint FROM d
+RETURNING id`
+
+// FireDue implements store.Store.
+func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error) {
+	a.CaseID = d.CaseID
+	err := s.pool.QueryRow(ctx, fireDue, d.Key, nanos(a.At), a.Kind, a.Actor, a.Note, a.EvidenceURL).Scan(&a.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("pgstore: fire due %q: %w", d.Key, err)
+	}
+	return a, true, nil
+}
+
 // ---- units and records ----
 
 // PutUnits implements store.Store: units are upserted by id, all in one

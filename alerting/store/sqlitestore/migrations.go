@@ -80,4 +80,19 @@ ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN written_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX events_written_at ON events (written_at);
 `,
+	// 4: the moments at which alerting acts on running clocks (reminders,
+	// deadlines), each fired once across processes (fired_at <> 0).
+	`
+CREATE TABLE case_due (
+	key      TEXT PRIMARY KEY,
+	case_id  TEXT NOT NULL REFERENCES cases (id),
+	clock    TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	at       BIGINT NOT NULL,
+	due_at   BIGINT NOT NULL,
+	fired_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX case_due_pending ON case_due (at) WHERE fired_at = 0;
+CREATE INDEX case_due_case ON case_due (case_id);
+`,
 }

@@ -572,6 +572,90 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	return a, nil
 }
 
+// ---- due moments ----
+
+// ScheduleDue implements store.Store.
+func (s *Store) ScheduleDue(ctx context.Context, caseID string, due []domain.Due) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: schedule due of %q: %w", caseID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM case_due WHERE case_id = ? AND fired_at = 0`, caseID); err != nil {
+		return fmt.Errorf("sqlitestore: schedule due of %q: %w", caseID, err)
+	}
+	for _, d := range due {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_due (key, case_id, clock, kind, at, due_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO NOTHING`, d.Key, caseID, d.Clock, d.Kind, nanos(d.At), nanos(d.DueAt)); err != nil {
+			return fmt.Errorf("sqlitestore: schedule due %q: %w", d.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: schedule due of %q: commit: %w", caseID, err)
+	}
+	return nil
+}
+
+// DueBefore implements store.Store.
+func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]domain.Due, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT key, case_id, clock, kind, at, due_at FROM case_due
+		WHERE fired_at = 0 AND at <= ? ORDER BY at, key LIMIT ?`, nanos(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: due before: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Due
+	for rows.Next() {
+		var d domain.Due
+		var at, dueAt int64
+		if err := rows.Scan(&d.Key, &d.CaseID, &d.Clock, &d.Kind, &at, &dueAt); err != nil {
+			return nil, fmt.Errorf("sqlitestore: due before: %w", err)
+		}
+		d.At, d.DueAt = fromNanos(at), fromNanos(dueAt)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// NextDue implements store.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(at) FROM case_due WHERE fired_at = 0`).Scan(&at); err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlitestore: next due: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(at.Int64), true, nil
+}
+
+// FireDue implements store.Store.
+func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE case_due SET fired_at = ? WHERE key = ? AND fired_at = 0`, nanos(a.At), d.Key)
+	if err != nil {
+		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return a, false, err
+	}
+	a.CaseID = d.CaseID
+	if a.ID, err = insertAction(ctx, tx, a); err != nil {
+		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return a, false, fmt.Errorf("sqlitestore: fire due %q: commit: %w", d.Key, err)
+	}
+	return a, true, nil
+}
+
 // ---- units and records ----
 
 // PutUnits implements store.Store: units are upserted by id.

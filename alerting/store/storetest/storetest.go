@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListCases", testListCases},
 		{"Units", testUnits},
 		{"Records", testRecords},
+		{"DueMoments", testDueMoments},
+		{"DueFiresOnceConcurrently", testDueFiresOnce},
 		{"NotFound", testNotFound},
 	}
 	for _, tc := range tests {
@@ -742,5 +745,99 @@ func testNotFound(t *testing.T, st store.Store) {
 	}
 	if l, err := st.ListUnits(c); err != nil || len(l) != 0 {
 		t.Errorf("ListUnits on empty store = %v, %v", l, err)
+	}
+}
+
+func testDueMoments(t *testing.T, st store.Store) {
+	c := ctx(t)
+	cs := SampleCase("case-d1", "d1", base)
+	cs.Clocks = domain.ClocksFor(domain.GradeIII, base, base)
+	cs.Clocks[0].Reminders = []time.Time{base.Add(24 * time.Hour), base.Add(38 * time.Hour)}
+	if _, _, err := st.CreateCase(c, cs, openAction(base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := st.NextDue(c); err != nil || ok {
+		t.Fatalf("NextDue on nothing scheduled = %v, %v", ok, err)
+	}
+	due := domain.DuesFor(cs.ID, cs.Clocks)
+	if len(due) != 3 {
+		t.Fatalf("DuesFor = %+v", due)
+	}
+	if err := st.ScheduleDue(c, cs.ID, due); err != nil {
+		t.Fatal(err)
+	}
+	next, ok, err := st.NextDue(c)
+	if err != nil || !ok || !next.Equal(base.Add(24*time.Hour)) {
+		t.Fatalf("NextDue = %s, %v, %v", next, ok, err)
+	}
+	got, err := st.DueBefore(c, base.Add(40*time.Hour), 10)
+	if err != nil || len(got) != 2 || got[0].Key != due[0].Key || !got[0].At.Equal(due[0].At) || !got[1].DueAt.Equal(due[1].DueAt) || got[1].Kind != domain.DueRemind {
+		t.Fatalf("DueBefore = %+v, %v", got, err)
+	}
+	act := domain.Action{Kind: domain.ActRemind, Actor: "system", Note: "时限已过半", At: got[0].At}
+	stored, fired, err := st.FireDue(c, got[0], act)
+	if err != nil || !fired || stored.ID == 0 || stored.CaseID != cs.ID {
+		t.Fatalf("FireDue = %+v, %v, %v", stored, fired, err)
+	}
+	if _, fired, err := st.FireDue(c, got[0], act); err != nil || fired {
+		t.Fatalf("second FireDue = %v, %v", fired, err)
+	}
+	full, err := st.GetCase(c, cs.ID)
+	if err != nil || len(full.Actions) != 2 || full.Actions[1].Kind != domain.ActRemind {
+		t.Fatalf("case trail after firing = %+v, %v", full.Actions, err)
+	}
+	// the clocks change (say, a regrade): unfired moments are replaced; a
+	// fired one given again stays fired
+	if err := st.ScheduleDue(c, cs.ID, due[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := st.DueBefore(c, base.Add(100*time.Hour), 10); err != nil || len(left) != 0 {
+		t.Fatalf("after rescheduling only the fired moment: %+v, %v", left, err)
+	}
+	// the clock stopped: nothing left for the case
+	if err := st.ScheduleDue(c, cs.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := st.NextDue(c); err != nil || ok {
+		t.Fatalf("NextDue after the clock stopped = %v, %v", ok, err)
+	}
+	if _, fired, err := st.FireDue(c, due[2], act); err != nil || fired {
+		t.Fatalf("firing an unscheduled moment = %v, %v", fired, err)
+	}
+}
+
+func testDueFiresOnce(t *testing.T, st store.Store) {
+	c := ctx(t)
+	cs := SampleCase("case-d2", "d2", base)
+	if _, _, err := st.CreateCase(c, cs, openAction(base)); err != nil {
+		t.Fatal(err)
+	}
+	d := domain.Due{Key: "case-d2/response@1/overdue", CaseID: cs.ID, Clock: domain.ClockResponse, Kind: domain.DueOverdue, At: base, DueAt: base}
+	if err := st.ScheduleDue(c, cs.ID, []domain.Due{d}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	var fires atomic.Int32
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, fired, err := st.FireDue(c, d, domain.Action{Kind: domain.ActOverdue, Actor: "system", At: base})
+			if err != nil {
+				t.Error(err)
+			}
+			if fired {
+				fires.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if fires.Load() != 1 {
+		t.Fatalf("fired %d times, want once", fires.Load())
+	}
+	full, _ := st.GetCase(c, cs.ID)
+	if len(full.Actions) != 2 {
+		t.Fatalf("actions = %d, want open + one overdue", len(full.Actions))
 	}
 }

@@ -1,0 +1,182 @@
+package alerting
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"yuqing/alerting/orgtree"
+	"yuqing/domain"
+)
+
+// runDue runs RunDue in the background and collects what fires.
+type dueRun struct {
+	mu    sync.Mutex
+	fired []Fired
+	stop  func()
+}
+
+func startDue(t *testing.T, a *Alerter) *dueRun {
+	t.Helper()
+	r := &dueRun{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.RunDue(ctx, 10*time.Millisecond, func(f Fired) {
+			r.mu.Lock()
+			r.fired = append(r.fired, f)
+			r.mu.Unlock()
+		})
+	}()
+	r.stop = func() { cancel(); <-done }
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *dueRun) kinds() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, f := range r.fired {
+		out = append(out, f.Due.Clock+"/"+f.Action.Kind)
+	}
+	return out
+}
+
+func waitKinds(t *testing.T, r *dueRun, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.kinds()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("fired %v, want %d", r.kinds(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // and nothing more
+	return r.kinds()
+}
+
+func TestRemindersAndOverdueFireOnceEach(t *testing.T) {
+	a, clk, st := newAlerter(t, Config{})
+	c, created, err := a.HandleEvent(context.Background(), event("e1", domain.GradeIII, 40))
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	if len(c.Clocks) != 1 || len(c.Clocks[0].Reminders) != 2 || c.Clocks[0].Source == "" {
+		t.Fatalf("clocks from the policy: %+v", c.Clocks)
+	}
+	r := startDue(t, a)
+	time.Sleep(50 * time.Millisecond)
+	if k := r.kinds(); len(k) != 0 {
+		t.Fatalf("fired before anything was due: %v", k)
+	}
+	clk.Add(25 * time.Hour) // past half of 48h
+	if k := waitKinds(t, r, 1); !slices.Equal(k, []string{"response/remind"}) {
+		t.Fatalf("after 25h: %v", k)
+	}
+	clk.Add(24 * time.Hour) // past four-fifths and the deadline
+	k := waitKinds(t, r, 3)
+	if !slices.Equal(k, []string{"response/remind", "response/remind", "response/overdue"}) {
+		t.Fatalf("after 49h: %v", k)
+	}
+	r.mu.Lock()
+	last := r.fired[2]
+	r.mu.Unlock()
+	if len(last.Notify) != 2 || last.Notify[1].ID != "zhejiang" || !strings.Contains(last.Action.Note, "已通报上级单位") {
+		t.Errorf("overdue escalation: notify %v, note %q", last.Notify, last.Action.Note)
+	}
+	full, err := st.GetCase(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trail []string
+	for _, act := range full.Actions {
+		trail = append(trail, act.Kind)
+	}
+	if !slices.Equal(trail, []string{"open", "remind", "remind", "overdue"}) {
+		t.Errorf("trail = %v", trail)
+	}
+}
+
+func TestRestartAndSecondProcessFireOnce(t *testing.T) {
+	a, clk, st := newAlerter(t, Config{})
+	if _, _, err := a.HandleEvent(context.Background(), event("e1", domain.GradeIV, 10)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(30 * time.Hour) // the first reminder is pending
+	// two processes on one store (or one before and one after a restart)
+	b := New(st, orgtree.MustDefault(), Config{Now: clk.Now})
+	r1, r2 := startDue(t, a), startDue(t, b)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r1.kinds())+len(r2.kinds()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r1.stop()
+	// a restart: a new alerter on the same store
+	c := New(st, orgtree.MustDefault(), Config{Now: clk.Now})
+	r3 := startDue(t, c)
+	time.Sleep(100 * time.Millisecond)
+	r2.stop()
+	r3.stop()
+	if n := len(r1.kinds()) + len(r2.kinds()) + len(r3.kinds()); n != 1 {
+		t.Fatalf("the reminder fired %d times (%v %v %v)", n, r1.kinds(), r2.kinds(), r3.kinds())
+	}
+}
+
+func TestStoppedClockAndRegradeReschedule(t *testing.T) {
+	ctx := context.Background()
+	a, clk, st := newAlerter(t, Config{})
+	c, _, err := a.HandleEvent(ctx, event("e1", domain.GradeIII, 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// regraded to II by the analyzer: 5h and 24h clocks from the same start
+	if c, _, err = a.HandleEvent(ctx, event("e1", domain.GradeII, 90)); err != nil || len(c.Clocks) != 2 {
+		t.Fatalf("regrade: %+v %v", c.Clocks, err)
+	}
+	due, err := st.DueBefore(ctx, t0.Add(100*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clocks []string
+	for _, d := range due {
+		clocks = append(clocks, d.Clock)
+	}
+	sort.Strings(clocks)
+	clocks = slices.Compact(clocks)
+	if !slices.Equal(clocks, []string{domain.ClockRelease, domain.ClockConference}) {
+		t.Fatalf("after the regrade the moments belong to %v", clocks)
+	}
+	// the authoritative release is published: its clock stops, its moments go
+	if _, err := a.Act(ctx, c.ID, ActionRequest{Kind: domain.ActRespond, Actor: "张三", EvidenceURL: "https://www.ningbo.gov.cn/art/1.html"}); err != nil {
+		t.Fatal(err)
+	}
+	r := startDue(t, a)
+	clk.Add(30 * time.Hour)
+	k := waitKinds(t, r, 3) // only the press conference's two reminders and its deadline
+	for _, kind := range k {
+		if !strings.HasPrefix(kind, domain.ClockConference+"/") {
+			t.Fatalf("a stopped clock fired: %v", k)
+		}
+	}
+	// closed: nothing more; reopened: its running clocks are scheduled again
+	if _, err := a.Act(ctx, c.ID, ActionRequest{Kind: domain.ActClose, Actor: "张三", Note: "已处置"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.NextDue(ctx); ok {
+		t.Fatal("a closed case still has moments")
+	}
+}
+
+func TestDurationZh(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "0分钟", 45 * time.Minute: "45分钟", 2 * time.Hour: "2小时", 150 * time.Minute: "2小时30分"} {
+		if got := durationZh(d); got != want {
+			t.Errorf("durationZh(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
