@@ -28,6 +28,10 @@ type Config struct {
 	Alerting   struct {
 		MinGrade string  `yaml:"min_grade"` // I, II, III or IV: open a case from this grade on; default IV
 		MinHeat  float64 `yaml:"min_heat"`
+		// Policy is the deadline policy YAML (rules with their sources,
+		// extra holiday schedules); empty means the embedded default
+		// (alerting/deadline/default_policy.yaml).
+		Policy string `yaml:"policy"`
 	} `yaml:"alerting"`
 	// Crawler runs the sources of a YAML file (see deploy/sources.yaml) in
 	// the processes whose target is all or crawler; none when Sources is empty.

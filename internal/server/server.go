@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"yuqing/alerting"
+	"yuqing/alerting/deadline"
 	"yuqing/alerting/orgtree"
 	"yuqing/alerting/store"
 	"yuqing/analyzer"
@@ -53,6 +54,8 @@ type Server struct {
 	http        *http.Server
 	addr        net.Addr
 	casesOpened prometheus.Counter
+	dueFired    *prometheus.CounterVec
+	dueLatency  prometheus.Histogram
 	crawl       *crawler.Scheduler // nil unless this process crawls
 	crawlState  *crawler.State
 }
@@ -82,7 +85,13 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("写入组织机构: %w", err)
 	}
 	minGrade, _ := ParseGrade(cfg.Alerting.MinGrade)
-	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat})
+	policy := deadline.Default()
+	if cfg.Alerting.Policy != "" {
+		if policy, err = deadline.Load(cfg.Alerting.Policy); err != nil {
+			return nil, err
+		}
+	}
+	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat, Policy: policy}, alerting.WithLogger(log))
 	s.Hub = dashboard.NewHub(s.reg, dashboard.WithPostRate(cfg.Dashboard.PostRate), dashboard.WithLogger(log))
 
 	an, err := analyzer.New(analyzer.WithRouter(UnitRouter(s.Tree)))
@@ -109,7 +118,10 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	s.casesOpened = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
-	s.reg.MustRegister(s.casesOpened)
+	s.dueFired = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yuqing_due_fired_total", Help: "Reminders (remind) and expired clocks (overdue) acted on."}, []string{"kind"})
+	s.dueLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "yuqing_due_latency_seconds", Help: "From a reminder's or deadline's moment to the action recorded on its case.",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30}})
+	s.reg.MustRegister(s.casesOpened, s.dueFired, s.dueLatency)
 	return s, nil
 }
 
@@ -213,6 +225,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
+		start("deadlines", func(ctx context.Context) error { return s.Alerter.RunDue(ctx, time.Second, s.onDue) })
 	}
 	if s.crawl != nil {
 		start("crawler", s.crawl.Run)
@@ -270,6 +283,16 @@ func (s *Server) runAlerting(ctx context.Context) error {
 		s.Hub.Publish("case", c)
 		s.shareCase(ctx, c)
 	})
+}
+
+// onDue passes a reminder or an overdue clock to the dashboard (and to
+// dashboard processes elsewhere) and measures how late after its moment it
+// fired.
+func (s *Server) onDue(f alerting.Fired) {
+	s.dueFired.WithLabelValues(f.Due.Kind).Inc()
+	s.dueLatency.Observe(time.Since(f.Due.At).Seconds())
+	s.Hub.Publish("case", f.Case)
+	s.shareCase(context.Background(), f.Case)
 }
 
 // newCrawler builds the crawler role when the configuration names a
