@@ -31,9 +31,14 @@ func (a *Alerter) RunDue(ctx context.Context, poll time.Duration, onFire func(Fi
 	if poll <= 0 {
 		poll = time.Second
 	}
-	if err := a.healDue(ctx); err != nil && ctx.Err() == nil {
-		a.log.Warn("提醒时间表核对失败，继续运行", "err", err)
-	}
+	healed := make(chan struct{})
+	go func() { // beside the firing, so that a long check never delays a deadline
+		defer close(healed)
+		if err := a.healDue(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("提醒时间表核对失败，继续运行", "err", err)
+		}
+	}()
+	defer func() { <-healed }()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	backoff := a.backoffMin
@@ -146,7 +151,10 @@ func (a *Alerter) healDue(ctx context.Context) error {
 		return err
 	}
 	for _, c := range cases {
-		if err := a.st.ScheduleDue(ctx, c.ID, domain.DuesFor(c.ID, c.Clocks)); err != nil {
+		unlock := a.lock(c.ID)
+		err := a.st.ScheduleDue(ctx, c.ID, domain.DuesFor(c.ID, c.Clocks))
+		unlock()
+		if err != nil {
 			return err
 		}
 	}

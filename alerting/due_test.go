@@ -2,6 +2,8 @@ package alerting
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"yuqing/alerting/orgtree"
+	"yuqing/alerting/store/sqlitestore"
 	"yuqing/domain"
 )
 
@@ -179,4 +182,76 @@ func TestDurationZh(t *testing.T) {
 			t.Errorf("durationZh(%s) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// BenchmarkDueLatency opens 10,000 cases (grade IV, 48h clocks) whose
+// deadlines fall one after another over 20 seconds, runs RunDue on the
+// SQLite store while the clock runs through them, and reports how late
+// after each deadline its overdue action was recorded (p50, p99, max).
+// The clock is real time shifted so that the first deadline comes one
+// second after RunDue starts. Run it with -benchtime 1x: one pass is the
+// measurement.
+func BenchmarkDueLatency(b *testing.B) {
+	const cases, spread = 10_000, 20 * time.Second
+	st, err := sqlitestore.Open(filepath.Join(b.TempDir(), "store.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	first := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // the first deadline
+	var mu sync.Mutex
+	fixed, shift := time.Time{}, time.Duration(0)
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if !fixed.IsZero() {
+			return fixed
+		}
+		return time.Now().Add(shift)
+	}
+	set := func(t time.Time, d time.Duration) { mu.Lock(); fixed, shift = t, d; mu.Unlock() }
+	a := New(st, orgtree.MustDefault(), Config{Now: now})
+	ctx := context.Background()
+	for i := 0; i < cases; i++ {
+		set(first.Add(time.Duration(i)*spread/cases).Add(-48*time.Hour), 0)
+		if _, _, err := a.HandleEvent(ctx, event(fmt.Sprintf("e%05d", i), domain.GradeIV, 10)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// the reminders lie before the first deadline: fire them first
+	set(first.Add(-time.Millisecond), 0)
+	if _, err := a.fireDue(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	done := make(chan struct{})
+	runCtx, cancel := context.WithCancel(ctx)
+	b.ResetTimer()
+	set(time.Time{}, first.Add(-time.Second).Sub(time.Now()))
+	go func() {
+		_ = a.RunDue(runCtx, time.Second, func(f Fired) {
+			if f.Due.Kind == domain.DueOverdue {
+				lat = append(lat, now().Sub(f.Due.At))
+				if len(lat) == cases {
+					close(done)
+				}
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(spread + time.Minute):
+		b.Errorf("only %d of %d deadlines fired", len(lat), cases)
+	}
+	cancel()
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return
+	}
+	q := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))].Seconds() * 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(lat[len(lat)-1].Seconds()*1000, "max-ms")
+	b.ReportMetric(float64(cases)/spread.Seconds(), "deadlines/s")
 }
