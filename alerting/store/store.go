@@ -52,6 +52,11 @@ type Store interface {
 	// transaction. The action's ID is set by the store.
 	UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error)
 
+	// AddAction appends an action to a case's trail without changing the
+	// case (notifications delivered or failed). The action's ID is set by
+	// the store.
+	AddAction(ctx context.Context, caseID string, a domain.Action) (domain.Action, error)
+
 	// ScheduleDue replaces a case's unfired due moments with these (called
 	// whenever its clocks change). Moments already fired stay fired: giving
 	// a fired key again schedules nothing.

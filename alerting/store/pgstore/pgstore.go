@@ -562,6 +562,21 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	return a, nil
 }
 
+// AddAction implements store.Store.
+func (s *Store) AddAction(ctx context.Context, caseID string, a domain.Action) (domain.Action, error) {
+	a.CaseID = caseID
+	err := s.pool.QueryRow(ctx, `INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
+		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::bigint FROM cases WHERE id = $1
+		RETURNING id`, caseID, a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At)).Scan(&a.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, fmt.Errorf("pgstore: add action to %q: %w", caseID, store.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("pgstore: add action to %q: %w", caseID, err)
+	}
+	return a, nil
+}
+
 // ---- due moments ----
 
 // ScheduleDue implements store.Store.

@@ -572,6 +572,29 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	return a, nil
 }
 
+// AddAction implements store.Store.
+func (s *Store) AddAction(ctx context.Context, caseID string, a domain.Action) (domain.Action, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return a, fmt.Errorf("sqlitestore: add action to %q: %w", caseID, err)
+	}
+	defer tx.Rollback()
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE id = ?`, caseID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("sqlitestore: add action to %q: %w", caseID, store.ErrNotFound)
+	} else if err != nil {
+		return a, fmt.Errorf("sqlitestore: add action to %q: %w", caseID, err)
+	}
+	a.CaseID = caseID
+	if a.ID, err = insertAction(ctx, tx, a); err != nil {
+		return a, fmt.Errorf("sqlitestore: add action to %q: %w", caseID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return a, fmt.Errorf("sqlitestore: add action to %q: commit: %w", caseID, err)
+	}
+	return a, nil
+}
+
 // ---- due moments ----
 
 // ScheduleDue implements store.Store.

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListCases", testListCases},
 		{"Units", testUnits},
 		{"Records", testRecords},
+		{"AddAction", testAddAction},
 		{"DueMoments", testDueMoments},
 		{"DueFiresOnceConcurrently", testDueFiresOnce},
 		{"NotFound", testNotFound},
@@ -839,5 +840,27 @@ func testDueFiresOnce(t *testing.T, st store.Store) {
 	full, _ := st.GetCase(c, cs.ID)
 	if len(full.Actions) != 2 {
 		t.Fatalf("actions = %d, want open + one overdue", len(full.Actions))
+	}
+}
+
+func testAddAction(t *testing.T, st store.Store) {
+	c := ctx(t)
+	cs := SampleCase("case-a1", "a1", base)
+	if _, _, err := st.CreateCase(c, cs, openAction(base)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.AddAction(c, cs.ID, domain.Action{Kind: domain.ActNotify, Actor: "system", Note: "已通过钉钉通知宁波市网信办", At: base.Add(time.Minute)})
+	if err != nil || a.ID == 0 || a.CaseID != cs.ID {
+		t.Fatalf("AddAction = %+v, %v", a, err)
+	}
+	full, err := st.GetCase(c, cs.ID)
+	if err != nil || len(full.Actions) != 2 || full.Actions[1].Note != a.Note || !full.Actions[1].At.Equal(a.At) {
+		t.Fatalf("trail = %+v, %v", full.Actions, err)
+	}
+	if full.Status != cs.Status || full.Title != cs.Title {
+		t.Errorf("the case changed: %+v", full)
+	}
+	if _, err := st.AddAction(c, "case-none", a); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AddAction to a missing case: %v", err)
 	}
 }
