@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"yuqing/alerting/notify"
 	"yuqing/domain"
 )
 
@@ -46,15 +47,20 @@ func MustDefault() *Tree {
 
 // yamlUnit is a unit as written in the YAML file.
 type yamlUnit struct {
-	ID       string     `yaml:"id"`
-	Name     string     `yaml:"name"`
-	Places   []string   `yaml:"places"`
-	Contact  string     `yaml:"contact"`
-	Children []yamlUnit `yaml:"children"`
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Places  []string `yaml:"places"`
+	Contact string   `yaml:"contact"`
+	// Notify are the unit's notification channels (DingTalk, WeCom or
+	// Feishu robots, webhooks, mail); a unit without any inherits its
+	// nearest ancestor's, as routes do in Alertmanager.
+	Notify   []notify.ChannelConfig `yaml:"notify"`
+	Children []yamlUnit             `yaml:"children"`
 }
 
 type node struct {
 	unit     domain.Unit
+	notify   []notify.ChannelConfig
 	parent   *node
 	children []*node
 	depth    int
@@ -99,7 +105,12 @@ func Load(r io.Reader) (*Tree, error) {
 		if prev, ok := t.byID[id]; ok {
 			return nil, fmt.Errorf("orgtree: 单位 id %q 重复（%s 与 %s）", id, prev.unit.Name, name)
 		}
-		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact)}}
+		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact)}, notify: y.Notify}
+		for i, ch := range y.Notify {
+			if err := ch.Validate(); err != nil {
+				return nil, fmt.Errorf("orgtree: 单位 %q（%s）notify[%d]: %w", id, path, i, err)
+			}
+		}
 		if parent != nil {
 			n.unit.ParentID = parent.unit.ID
 			n.depth = parent.depth + 1
@@ -150,6 +161,17 @@ func Load(r io.Reader) (*Tree, error) {
 
 // Root gives the root unit.
 func (t *Tree) Root() domain.Unit { return cloneUnit(t.root.unit) }
+
+// Channels gives the notification channels of a unit: its own, else its
+// nearest ancestor's; owner is the unit they belong to.
+func (t *Tree) Channels(id string) (channels []notify.ChannelConfig, owner string) {
+	for n := t.byID[id]; n != nil; n = n.parent {
+		if len(n.notify) > 0 {
+			return slices.Clone(n.notify), n.unit.ID
+		}
+	}
+	return nil, ""
+}
 
 // Get gives the unit with the given id.
 func (t *Tree) Get(id string) (domain.Unit, bool) {

@@ -221,3 +221,32 @@ func BenchmarkRouteTitle(b *testing.B) {
 		}
 	}
 }
+
+func TestChannelsInherit(t *testing.T) {
+	tree, err := Load(strings.NewReader(`
+id: zj
+name: 浙江省人民政府办公厅
+notify: [{type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=x", name: 省值班群}]
+children:
+  - id: nb
+    name: 宁波市人民政府办公厅
+    places: [宁波]
+    notify: [{type: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=y"}]
+    children:
+      - {id: nb-jb, name: 江北区人民政府办公室, places: [江北区]}
+  - {id: wz, name: 温州市人民政府办公室, places: [温州]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"nb-jb": "nb", "nb": "nb", "wz": "zj", "zj": "zj", "none": ""} {
+		chs, owner := tree.Channels(id)
+		if owner != want || (want != "" && len(chs) != 1) {
+			t.Errorf("Channels(%s) = %v from %q, want from %q", id, chs, owner, want)
+		}
+	}
+	_, err = Load(strings.NewReader("id: x\nname: 某单位\nnotify: [{type: pager}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "notify[0]") {
+		t.Errorf("a bad channel: %v", err)
+	}
+}

@@ -33,6 +33,7 @@ type Config struct {
 		// (alerting/deadline/default_policy.yaml).
 		Policy string `yaml:"policy"`
 	} `yaml:"alerting"`
+	Notify NotifyConfig `yaml:"notify"`
 	// Crawler runs the sources of a YAML file (see deploy/sources.yaml) in
 	// the processes whose target is all or crawler; none when Sources is empty.
 	Crawler struct {

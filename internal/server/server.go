@@ -23,6 +23,7 @@ import (
 
 	"yuqing/alerting"
 	"yuqing/alerting/deadline"
+	"yuqing/alerting/notify"
 	"yuqing/alerting/orgtree"
 	"yuqing/alerting/store"
 	"yuqing/analyzer"
@@ -56,6 +57,7 @@ type Server struct {
 	casesOpened prometheus.Counter
 	dueFired    *prometheus.CounterVec
 	dueLatency  prometheus.Histogram
+	notifier    *notify.Notifier   // nil unless this process runs alerting
 	crawl       *crawler.Scheduler // nil unless this process crawls
 	crawlState  *crawler.State
 }
@@ -116,6 +118,11 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	s.ingest.Register(s.reg)
 	if err := s.newCrawler(); err != nil {
 		return nil, err
+	}
+	if cfg.Target == "all" || cfg.Target == "alerting" {
+		if err := s.newNotifier(); err != nil {
+			return nil, err
+		}
 	}
 	s.casesOpened = prometheus.NewCounter(prometheus.CounterOpts{Name: "yuqing_cases_opened_total", Help: "Cases opened by alerting since start."})
 	s.dueFired = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yuqing_due_fired_total", Help: "Reminders (remind) and expired clocks (overdue) acted on."}, []string{"kind"})
@@ -226,6 +233,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
 		start("deadlines", func(ctx context.Context) error { return s.Alerter.RunDue(ctx, time.Second, s.onDue) })
+		start("notify", s.notifier.Run)
 	}
 	if s.crawl != nil {
 		start("crawler", s.crawl.Run)
@@ -279,6 +287,9 @@ func (s *Server) runAlerting(ctx context.Context) error {
 	return s.Alerter.Run(ctx, sub, func(c domain.Case, created bool) {
 		if created {
 			s.casesOpened.Inc()
+			unit, _ := s.Tree.Get(c.UnitID)
+			text := fmt.Sprintf("%s，%s；%s", gradeZh(c.Grade), clockSummary(c.Clocks), c.RouteReason)
+			s.notifyCase(ctx, c, c.ID+"/opened", "opened", text, []domain.Unit{unit})
 		}
 		s.Hub.Publish("case", c)
 		s.shareCase(ctx, c)
@@ -293,6 +304,7 @@ func (s *Server) onDue(f alerting.Fired) {
 	s.dueLatency.Observe(time.Since(f.Due.At).Seconds())
 	s.Hub.Publish("case", f.Case)
 	s.shareCase(context.Background(), f.Case)
+	s.notifyCase(context.Background(), f.Case, f.Due.Key, f.Due.Kind, f.Action.Note, f.Notify)
 }
 
 // newCrawler builds the crawler role when the configuration names a

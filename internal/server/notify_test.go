@@ -1,0 +1,96 @@
+package server
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"yuqing/domain"
+)
+
+// TestCaseNotifiesItsUnit: a hot cascade opens a case routed to 宁波; the
+// unit's webhook (from the organisation tree) gets a signed notification,
+// and the delivery is recorded on the case.
+func TestCaseNotifiesItsUnit(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("s3cret"))
+		mac.Write([]byte(r.Header.Get("X-Yuqing-Timestamp") + "." + string(body)))
+		if r.Header.Get("X-Yuqing-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, string(body))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	units := filepath.Join(t.TempDir(), "units.yaml")
+	tree := fmt.Sprintf(`id: cn
+name: 国务院办公厅政务公开办公室
+children:
+  - id: zhejiang
+    name: 浙江省人民政府办公厅
+    places: [浙江, 浙江省]
+    children:
+      - id: zhejiang-ningbo
+        name: 宁波市人民政府办公厅
+        places: [宁波, 宁波市]
+        notify: [{type: webhook, url: %q, secret: s3cret, name: 宁波值班系统}]
+`, hook.URL)
+	if err := os.WriteFile(units, []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, stop := startServer(t, func(c *Config) { c.Units = units })
+	defer stop()
+
+	t0 := time.Date(2024, 5, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.Encode(domain.Post{ID: "n-root", Source: "weibo", Text: "宁波市某化工厂发生爆炸，现场浓烟滚滚，多人受伤送医，周边居民紧急疏散", PublishedAt: t0,
+		Region: "浙江", Author: domain.Author{Name: "现场网友", Followers: 3_000_000}})
+	for i := 0; i < 6000; i++ {
+		enc.Encode(domain.Post{ID: fmt.Sprintf("n-rp-%d", i), ParentID: "n-root", RootID: "n-root", Text: "官方怎么还不回应？",
+			PublishedAt: t0.Add(time.Duration(i) * 600 * time.Millisecond), Author: domain.Author{Followers: 20000}})
+	}
+	if code, out := post(t, base+"/api/v1/posts", buf.String()); code != 202 {
+		t.Fatalf("cascade answered %d %v", code, out)
+	}
+	waitFor(t, "the unit's webhook", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(bodies) > 0
+	})
+	mu.Lock()
+	first := bodies[0]
+	mu.Unlock()
+	if !strings.Contains(first, "新的舆情案件") || !strings.Contains(first, "case-ev-n-root") {
+		t.Errorf("webhook body %s", first)
+	}
+	waitFor(t, "the delivery on the case", func() bool {
+		var got struct {
+			Case domain.Case `json:"case"`
+		}
+		get(t, base+"/api/v1/cases/case-ev-n-root", &got)
+		for _, a := range got.Case.Actions {
+			if a.Kind == domain.ActNotify && strings.Contains(a.Note, "宁波值班系统") {
+				return true
+			}
+		}
+		return false
+	})
+}
