@@ -57,7 +57,7 @@ func TestWebhookSignature(t *testing.T) {
 		ok     bool
 	}{
 		{"as sent", "s3cret", req.body, clock.Now(), true},
-		{"body changed", "s3cret", append([]byte(nil), append(req.body[:len(req.body)-1], ' ', '}')...), clock.Now(), false},
+		{"body changed", "s3cret", append(append([]byte(nil), req.body[:len(req.body)-1]...), ' ', '}'), clock.Now(), false},
 		{"wrong key", "other", req.body, clock.Now(), false},
 		{"replayed an hour later", "s3cret", req.body, clock.Now().Add(time.Hour), false},
 	} {
@@ -241,7 +241,7 @@ func robotText(t *testing.T, typ string, body []byte) string {
 }
 
 func TestMarkdownInjection(t *testing.T) {
-	const evil = `[点我](http://evil) @all <at user_id="all">所有人</at> <@zhangsan> ![img](http://evil/x.png) <a href="http://evil">x</a> &#91;y&#93;(http://evil)`
+	const evil = `[点我](http://evil) @all <at user_id="all">所有人</at> <@zhangsan> ![img](http://evil/x.png) <a href="http://evil">x</a> &#91;y&#93;(http://evil) www.evil.cn`
 	for _, typ := range []string{"dingtalk", "wecom", "feishu"} {
 		t.Run(typ, func(t *testing.T) {
 			s := newServer(t)
@@ -256,7 +256,7 @@ func TestMarkdownInjection(t *testing.T) {
 				t.Fatalf("%+v", d)
 			}
 			got := robotText(t, typ, s.requests()[0].body)
-			for _, bad := range []string{"[点我]", "](http://evil", "http://evil", "@all", "@zhangsan", "<at", "<a ", "&#91;", "![", "\n@"} {
+			for _, bad := range []string{"[点我]", "](http://evil", "http://evil", "@all", "@zhangsan", "<at", "<a ", "&#91;", "![", "\n@", "www.evil"} {
 				if strings.Contains(got, bad) {
 					t.Errorf("rendered text contains %q:\n%s", bad, got)
 				}
@@ -272,7 +272,7 @@ func TestMarkdownInjection(t *testing.T) {
 					t.Errorf("%d markdown links, want 1:\n%s", c, got)
 				}
 			}
-			if !strings.Contains(got, "点我") || !strings.Contains(got, "https://yuqing.example.gov.cn/cases/case-x1") {
+			if !strings.Contains(got, "舆情通知") || !strings.Contains(got, "点我") || !strings.Contains(got, "https://yuqing.example.gov.cn/cases/case-x1") {
 				t.Errorf("text or case link lost:\n%s", got)
 			}
 		})

@@ -82,7 +82,7 @@ func (s *smtpServer) serve(c net.Conn) {
 			say("250-test.local")
 			say("250 8BITMIME")
 		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			m = smtpMail{from: l[len("MAIL FROM:"):]}
+			m = smtpMail{from: strings.Fields(l[len("MAIL FROM:"):])[0]} // drop BODY=8BITMIME
 			say("250 OK")
 		case strings.HasPrefix(cmd, "RCPT TO:"):
 			s.mu.Lock()

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -131,6 +132,7 @@ func testOptions(t testing.TB) (Options, *recorder) {
 		Backoff:    time.Millisecond,
 		HTTPClient: &http.Client{Transport: tr, Timeout: 5 * time.Second},
 		OnDelivery: rec.add,
+		Logger:     slog.New(slog.DiscardHandler),
 	}, rec
 }
 

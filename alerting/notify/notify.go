@@ -20,10 +20,17 @@
 //     message through Options.OnDelivery as a Delivery, to be kept on the case.
 //
 // Channels: a generic signed JSON webhook, the DingTalk, WeCom (企业微信) and
-// Feishu (飞书) group robots, email over SMTP, and the dashboard. Text from
-// crawled posts may reach Message.Text, so every format escapes it: JSON
-// encoding for webhooks, neutralised markdown (no links, no mentions other
-// than none) for the robots, CR/LF-free encoded subjects for email.
+// Feishu (飞书) group robots, email over SMTP, and the dashboard (a view: it
+// is called at once, never grouped or held). Text from crawled posts may
+// reach Message.Title and Message.Text, so every format escapes it: JSON
+// encoding for webhooks; for the robots, markdown link, image, tag and
+// mention syntax is replaced by full-width look-alikes and bare URLs are
+// defanged, so the case URL is the only link and nobody is @-mentioned; for
+// email, CR/LF-free, Q-encoded subjects and a base64 text/plain body.
+//
+// Delivery and quiet-hours times are taken from Options.Now; quiet hours are
+// China time (UTC+8). OnDelivery and Dashboard run on the notifier's
+// goroutines and must not call Send (a full queue would wait on itself).
 //
 // # Webhook signature
 //

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,8 +66,13 @@ func TestRetry(t *testing.T) {
 
 func TestBackoffDoubles(t *testing.T) {
 	s := newServer(t, reply{503, "busy"}, reply{503, "busy"}, reply{503, "busy"}, reply{200, "ok"})
+	var mu sync.Mutex
 	var at []time.Time
-	s.hook = func(*http.Request, []byte) { at = append(at, time.Now()) } // requests are sequential
+	s.hook = func(*http.Request, []byte) {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+	}
 	opt, rec := testOptions(t)
 	opt.Backoff = 20 * time.Millisecond
 	n := start(t, opt)
@@ -74,6 +80,8 @@ func TestBackoffDoubles(t *testing.T) {
 	if d := rec.wait(t, 1)[0]; !d.OK || d.Attempts != 4 {
 		t.Fatalf("%+v", d)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	for i, min := range []time.Duration{20, 40, 80} {
 		if gap := at[i+1].Sub(at[i]); gap < min*time.Millisecond {
 			t.Errorf("wait %d: %v, want ≥ %v ms", i+1, gap, min)
@@ -149,7 +157,7 @@ func TestMajorBypassesGroupWait(t *testing.T) {
 }
 
 func TestGroupCap(t *testing.T) {
-	s := newServer(t, reply{200, "ok"})
+	s := newServer(t)
 	opt, rec := testOptions(t)
 	opt.GroupWait = time.Hour
 	n := New(opt)
@@ -163,6 +171,11 @@ func TestGroupCap(t *testing.T) {
 	}
 	stop()
 	ds := rec.all()
+	for _, d := range ds {
+		if !d.OK {
+			t.Fatalf("%+v", d)
+		}
+	}
 	if len(ds) != 45 || ds[44].Grouped != 5 || ds[0].Grouped != 20 {
 		t.Fatalf("%d deliveries: first %+v last %+v", len(ds), ds[0], ds[len(ds)-1])
 	}
@@ -231,8 +244,7 @@ func TestQuietHours(t *testing.T) {
 	opt, rec := testOptions(t)
 	opt.Now = clock.Now
 	opt.QuietHours = &QuietHours{From: "22:00", To: "07:00"}
-	var board []string
-	opt.Dashboard = func(m Message) { board = append(board, m.Key) }
+	opt.Dashboard = func(Message) {}
 	n := start(t, opt)
 	tg := []Target{target("zj", "webhook", s.URL)}
 	n.Send(context.Background(), msg("minor", domain.GradeIV), tg)
@@ -360,7 +372,14 @@ func TestSendBlocksWhenTheQueueIsFull(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	s := newServer(t, reply{200, "ok"})
 	release := make(chan struct{})
-	s.hook = func(*http.Request, []byte) { <-release }
+	inflight := make(chan struct{}, 1)
+	s.hook = func(*http.Request, []byte) {
+		select {
+		case inflight <- struct{}{}:
+		default:
+		}
+		<-release
+	}
 	t.Cleanup(func() { close(release) })
 	opt, rec := testOptions(t)
 	n := New(opt)
@@ -370,8 +389,10 @@ func TestRunStopsOnCancel(t *testing.T) {
 	go func() { done <- n.Run(ctx) }()
 	n.Send(context.Background(), msg("h1", domain.GradeI), []Target{target("zj", "webhook", s.URL)})
 	n.Send(context.Background(), msg("h2", domain.GradeI), []Target{target("zj", "webhook", s.URL)})
-	time.Sleep(20 * time.Millisecond) // h1 is in flight
-	if err := n.Run(context.Background()); err == nil {
+	<-inflight // h1 is in flight: Run is running
+	over, end := context.WithCancel(context.Background())
+	end()
+	if err := n.Run(over); err == nil {
 		t.Error("a second Run was accepted")
 	}
 	cancel()

@@ -29,12 +29,12 @@ const (
 
 // neutraliser replaces what could make a link, an image, an HTML tag, an
 // entity or a mention in robot markdown or text by full-width look-alikes,
-// and defangs bare URLs so that no client autolinks them: the case URL,
-// added by the renderer, is the only link in a post.
+// and defangs bare URLs ("://", "www.") so that no client autolinks them:
+// the case URL, added by the renderer, is the only link in a post.
 var neutraliser = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）",
 	"<", "＜", ">", "＞", "@", "＠", "&", "＆",
-	"://", "：//",
+	"://", "：//", "www.", "www．", "WWW.", "WWW．",
 )
 
 // plain neutralises untrusted text: markup out, control characters out
@@ -117,16 +117,17 @@ func title(m Message) string {
 
 // layout is how one robot format writes a post.
 type layout struct {
-	header func(n int) string       // before a group of n > 1
+	header func(n int) string       // first: "舆情通知", the usual robot keyword
 	head   func(m Message) string   // a message's first line
 	body   func(text string) string // a message's (neutralised) text
 	link   func(u string) string    // the case link ("" when there is none)
 	join   string                   // between a message's parts
 	sep    string                   // between messages
+	top    string                   // after the header
 }
 
 var markdownLayout = layout{
-	header: func(n int) string { return "### 舆情通知（" + strconv.Itoa(n) + "条）" },
+	header: func(n int) string { return "### " + header(n) },
 	head:   func(m Message) string { return "#### " + label(m) + title(m) },
 	body: func(t string) string {
 		var ps []string
@@ -140,15 +141,17 @@ var markdownLayout = layout{
 	link: func(u string) string { return "[查看案件](" + u + ")" },
 	join: "\n\n",
 	sep:  "\n\n---\n\n",
+	top:  "\n\n",
 }
 
 var textLayout = layout{
-	header: func(n int) string { return "舆情通知（" + strconv.Itoa(n) + "条）" },
+	header: header,
 	head:   func(m Message) string { return label(m) + title(m) },
 	body:   func(t string) string { return strings.TrimSpace(t) },
 	link:   func(u string) string { return "查看案件 " + u },
 	join:   "\n",
 	sep:    "\n\n",
+	top:    "\n\n",
 }
 
 // render writes msgs in a layout within limit bytes: the texts are cut
@@ -157,10 +160,7 @@ func render(msgs []Message, l layout, limit int) string {
 	heads := make([]string, len(msgs))
 	texts := make([]string, len(msgs))
 	links := make([]string, len(msgs))
-	fixed := 0
-	if len(msgs) > 1 {
-		fixed += len(l.header(len(msgs))) + len(l.sep)
-	}
+	fixed := len(l.header(len(msgs))) + len(l.top)
 	for i, m := range msgs {
 		heads[i] = l.head(m)
 		texts[i] = l.body(plain(m.Text))
@@ -190,10 +190,8 @@ func render(msgs []Message, l layout, limit int) string {
 		}
 	}
 	var b strings.Builder
-	if len(msgs) > 1 {
-		b.WriteString(l.header(len(msgs)))
-		b.WriteString(l.sep)
-	}
+	b.WriteString(l.header(len(msgs)))
+	b.WriteString(l.top)
 	for i := range msgs {
 		if i > 0 {
 			b.WriteString(l.sep)
@@ -207,6 +205,15 @@ func render(msgs []Message, l layout, limit int) string {
 		}
 	}
 	return cutBytes(b.String(), limit)
+}
+
+// header opens every post; it carries "舆情", the keyword to set in a
+// DingTalk or Feishu robot's keyword security setting.
+func header(n int) string {
+	if n == 1 {
+		return "舆情通知"
+	}
+	return "舆情通知（" + strconv.Itoa(n) + "条）"
 }
 
 // postTitle is the short title of a post (a robot's notification preview).
