@@ -350,6 +350,7 @@ type Record struct {
 	UnitID      string    `json:"unit_id,omitempty"`
 	CaseID      string    `json:"case_id,omitempty"`
 	PolicyID    string    `json:"policy_id,omitempty"`
+	Text        string    `json:"text,omitempty"` // the record's text (or its beginning), for matching
 	PublishedAt time.Time `json:"published_at"`
 	CreatedAt   time.Time `json:"created_at"`
 }

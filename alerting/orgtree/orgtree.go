@@ -198,6 +198,20 @@ func (t *Tree) Find(s string) (domain.Unit, bool) {
 
 // Parent gives the superior of the unit with the given id; false for the root
 // or an unknown id.
+// IsAncestor reports whether unit anc is above unit id in the tree.
+func (t *Tree) IsAncestor(anc, id string) bool {
+	n := t.byID[id]
+	if n == nil {
+		return false
+	}
+	for p := n.parent; p != nil; p = p.parent {
+		if p.unit.ID == anc {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *Tree) Parent(id string) (domain.Unit, bool) {
 	n, ok := t.byID[id]
 	if !ok || n.parent == nil {

@@ -220,7 +220,7 @@ func (p *Pipeline) saveRecords(ctx context.Context, j *job) error {
 		if title == "" {
 			title = clipRunes(d.Post.Text, 80)
 		}
-		r := domain.Record{ID: d.Post.ID, Kind: ref.Kind, Title: title, URL: d.Post.URL, UnitID: ref.UnitID,
+		r := domain.Record{ID: d.Post.ID, Kind: ref.Kind, Title: title, URL: d.Post.URL, UnitID: ref.UnitID, Text: clipRunes(d.Post.Text, 2000),
 			PublishedAt: d.Post.PublishedAt, CreatedAt: d.Post.ReceivedAt}
 		if err := p.Records.PutRecord(ctx, r); err != nil {
 			return err

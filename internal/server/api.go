@@ -222,7 +222,30 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		fail(w, 500, "读取案件失败: %v", err)
 		return
 	}
-	writeJSON(w, 200, map[string]any{"case": c, "now": time.Now().UTC()})
+	writeJSON(w, 200, map[string]any{"case": c, "records": s.caseRecords(r, c), "now": time.Now().UTC()})
+}
+
+// caseRecords are the government records that match a case (its policy,
+// interpretations, responses proposed as evidence). A view: a failure to
+// read them leaves the list empty.
+func (s *Server) caseRecords(r *http.Request, c domain.Case) []alerting.RecordMatch {
+	var keywords []string
+	if ev, err := s.Store.GetEvent(r.Context(), c.EventID); err == nil {
+		keywords = ev.Keywords
+	}
+	recs, err := s.Store.ListRecords(r.Context(), store.RecordFilter{Limit: 2000})
+	if err != nil {
+		s.log.Warn("读取记录失败", "case", c.ID, "err", err)
+		return []alerting.RecordMatch{}
+	}
+	m := s.Alerter.MatchRecords(c, keywords, recs)
+	if len(m) > 10 {
+		m = m[:10]
+	}
+	if m == nil {
+		m = []alerting.RecordMatch{}
+	}
+	return m
 }
 
 // actionBody is the JSON of POST /cases/{id}/actions.
@@ -326,6 +349,21 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if f.Limit, err = queryInt(v.Get("limit"), 100); err != nil {
 		fail(w, 400, "参数 limit: %v", err)
+		return
+	}
+	if v.Get("uninterpreted") != "" {
+		// policies whose interpretation is overdue (3 working days by default)
+		f.Kind, f.Limit = "", max(f.Limit, 5000)
+		rs, err := s.Store.ListRecords(r.Context(), f)
+		if err != nil {
+			fail(w, 500, "读取记录失败: %v", err)
+			return
+		}
+		flagged := s.Alerter.UninterpretedPolicies(rs, time.Now())
+		if flagged == nil {
+			flagged = []alerting.Uninterpreted{}
+		}
+		writeJSON(w, 200, map[string]any{"uninterpreted": flagged})
 		return
 	}
 	rs, err := s.Store.ListRecords(r.Context(), f)

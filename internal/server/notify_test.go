@@ -93,4 +93,30 @@ children:
 		}
 		return false
 	})
+	proposedEvidence(t, base, "case-ev-n-root")
+}
+
+// proposedEvidence posts the unit's own notice and expects the case to
+// propose it as evidence.
+func proposedEvidence(t *testing.T, base, caseID string) {
+	t.Helper()
+	code, out := post(t, base+"/api/v1/records", `{"kind":"disclosure","title":"关于宁波市某化工厂爆炸情况的通报","text":"宁波市某化工厂发生爆炸，伤者已送医救治，周边居民已妥善安置，事故原因正在调查。","unit_id":"zhejiang-ningbo","url":"https://www.ningbo.gov.cn/art/2024/5/1/art_1.html"}`)
+	if code != 201 {
+		t.Fatalf("POST /records: %d %v", code, out)
+	}
+	var got struct {
+		Records []struct {
+			Record   domain.Record `json:"record"`
+			Evidence string        `json:"evidence"`
+			Reasons  []string      `json:"reasons"`
+		} `json:"records"`
+	}
+	get(t, base+"/api/v1/cases/"+caseID, &got)
+	if len(got.Records) == 0 || got.Records[0].Evidence == "" || !strings.Contains(got.Records[0].Record.URL, "ningbo.gov.cn") {
+		t.Fatalf("matching records: %+v", got.Records)
+	}
+	var flagged map[string]any
+	if code := get(t, base+"/api/v1/records?uninterpreted=1", &flagged); code != 200 || flagged["uninterpreted"] == nil {
+		t.Fatalf("uninterpreted: %d %v", code, flagged)
+	}
 }
