@@ -154,6 +154,8 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		if c.Status != domain.CaseOpen {
 			return domain.Case{}, conflict("只有待签收的案件可以签收，本案当前为“%s”", StatusZh(c.Status))
 		}
+		t := now
+		c.SignedAt = &t
 	case domain.ActAssess:
 		notes = append(notes, "研判为"+gradeText(req.Grade))
 		if req.Grade != c.Grade {

@@ -272,24 +272,25 @@ const (
 // Case is an event raised for response: routed to a unit, with its clocks and
 // the trail of every action taken on it.
 type Case struct {
-	ID             string    `json:"id"`
-	EventID        string    `json:"event_id"`
-	Title          string    `json:"title"`
-	Status         string    `json:"status"`
-	ProposedGrade  Grade     `json:"proposed_grade"`
-	Grade          Grade     `json:"grade"` // the grade in force: confirmed if assessed, else proposed
-	GradeConfirmed bool      `json:"grade_confirmed"`
-	Reasons        []string  `json:"reasons"`
-	UnitID         string    `json:"unit_id"`
-	UnitName       string    `json:"unit_name"`
-	RouteReason    string    `json:"route_reason"`
-	ResponseType   string    `json:"response_type,omitempty"`
-	Heat           float64   `json:"heat"`
-	CreatedAt      time.Time `json:"created_at"`
-	FirstPostAt    time.Time `json:"first_post_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	Clocks         []Clock   `json:"clocks"`
-	Actions        []Action  `json:"actions,omitempty"`
+	ID             string     `json:"id"`
+	EventID        string     `json:"event_id"`
+	Title          string     `json:"title"`
+	Status         string     `json:"status"`
+	ProposedGrade  Grade      `json:"proposed_grade"`
+	Grade          Grade      `json:"grade"` // the grade in force: confirmed if assessed, else proposed
+	GradeConfirmed bool       `json:"grade_confirmed"`
+	Reasons        []string   `json:"reasons"`
+	UnitID         string     `json:"unit_id"`
+	UnitName       string     `json:"unit_name"`
+	RouteReason    string     `json:"route_reason"`
+	ResponseType   string     `json:"response_type,omitempty"`
+	Heat           float64    `json:"heat"`
+	CreatedAt      time.Time  `json:"created_at"`
+	FirstPostAt    time.Time  `json:"first_post_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	SignedAt       *time.Time `json:"signed_at,omitempty"` // when the unit signed for it
+	Clocks         []Clock    `json:"clocks"`
+	Actions        []Action   `json:"actions,omitempty"`
 }
 
 // Action kinds on a case.

@@ -32,6 +32,7 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/cases", s.listCases)
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
 	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.caseAction)
+	mux.HandleFunc("GET /api/v1/reports/units", s.unitReport)
 	mux.HandleFunc("GET /api/v1/units", s.listUnits)
 	mux.HandleFunc("POST /api/v1/units", s.postUnits)
 	mux.HandleFunc("GET /api/v1/records", s.listRecords)
@@ -198,19 +199,100 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	f := store.CaseFilter{Status: v.Get("status"), UnitID: v.Get("unit"), Open: v.Get("open") == "1" || v.Get("open") == "true"}
-	var err error
-	if f.Limit, err = queryInt(v.Get("limit"), 100); err != nil {
-		fail(w, 400, "参数 limit: %v", err)
+	cs, ok := s.filteredCases(w, r)
+	if !ok {
 		return
+	}
+	writeJSON(w, 200, map[string]any{"cases": cs, "now": time.Now().UTC()})
+}
+
+// filteredCases reads the cases GET /cases and the reports ask for:
+// status, unit (with subtree=1, the units below it too), grade (in force),
+// overdue=1 (a clock past its deadline), open=1, from/to (opened in the
+// period), limit.
+func (s *Server) filteredCases(w http.ResponseWriter, r *http.Request) ([]domain.Case, bool) {
+	v := r.URL.Query()
+	limit, err := queryInt(v.Get("limit"), 100)
+	if err != nil {
+		fail(w, 400, "参数 limit: %v", err)
+		return nil, false
+	}
+	from, err := queryTime(v.Get("from"))
+	if err != nil {
+		fail(w, 400, "参数 from: %v", err)
+		return nil, false
+	}
+	to, err := queryTime(v.Get("to"))
+	if err != nil {
+		fail(w, 400, "参数 to: %v", err)
+		return nil, false
+	}
+	var grade domain.Grade
+	if g := v.Get("grade"); g != "" {
+		if grade, err = ParseGrade(g); err != nil {
+			fail(w, 400, "参数 grade: %v", err)
+			return nil, false
+		}
+	}
+	unit, subtree, overdue := v.Get("unit"), v.Get("subtree") == "1", v.Get("overdue") == "1"
+	f := store.CaseFilter{Status: v.Get("status"), UnitID: unit, Open: v.Get("open") == "1" || v.Get("open") == "true", Limit: limit}
+	filtering := subtree || overdue || grade != domain.GradeNone || !from.IsZero() || !to.IsZero()
+	if filtering {
+		f.Limit = 100_000 // filtered here, then cut to limit
+		if subtree {
+			f.UnitID = ""
+		}
 	}
 	cs, err := s.Store.ListCases(r.Context(), f)
 	if err != nil {
 		fail(w, 500, "读取案件失败: %v", err)
+		return nil, false
+	}
+	if !filtering {
+		return cs, true
+	}
+	now := time.Now()
+	out := cs[:0]
+	for _, c := range cs {
+		switch {
+		case subtree && unit != "" && c.UnitID != unit && !s.Tree.IsAncestor(unit, c.UnitID),
+			grade != domain.GradeNone && c.Grade != grade,
+			!from.IsZero() && c.CreatedAt.Before(from),
+			!to.IsZero() && !c.CreatedAt.Before(to),
+			overdue && !anyOverdue(c.Clocks, now):
+			continue
+		}
+		out = append(out, c)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, true
+}
+
+func anyOverdue(cl []domain.Clock, now time.Time) bool {
+	for _, k := range cl {
+		if k.StoppedAt == nil && k.Overdue(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// unitReport is GET /reports/units: by unit, the on-time rate and median
+// times to sign and to answer, over the cases the filters of GET /cases
+// select (from/to for a period, unit with subtree=1 for a line).
+func (s *Server) unitReport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("limit") == "" {
+		q.Set("limit", "100000")
+		r.URL.RawQuery = q.Encode()
+	}
+	cs, ok := s.filteredCases(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, 200, map[string]any{"cases": cs, "now": time.Now().UTC()})
+	writeJSON(w, 200, map[string]any{"units": alerting.UnitReport(cs, time.Now()), "cases": len(cs)})
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
@@ -222,17 +304,18 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		fail(w, 500, "读取案件失败: %v", err)
 		return
 	}
-	writeJSON(w, 200, map[string]any{"case": c, "records": s.caseRecords(r, c), "now": time.Now().UTC()})
+	var ev *domain.Event
+	var keywords []string
+	if e, err := s.Store.GetEvent(r.Context(), c.EventID); err == nil {
+		ev, keywords = &e, e.Keywords
+	}
+	writeJSON(w, 200, map[string]any{"case": c, "report": alerting.Report(c, ev, time.Now()), "records": s.caseRecords(r, c, keywords), "now": time.Now().UTC()})
 }
 
 // caseRecords are the government records that match a case (its policy,
 // interpretations, responses proposed as evidence). A view: a failure to
 // read them leaves the list empty.
-func (s *Server) caseRecords(r *http.Request, c domain.Case) []alerting.RecordMatch {
-	var keywords []string
-	if ev, err := s.Store.GetEvent(r.Context(), c.EventID); err == nil {
-		keywords = ev.Keywords
-	}
+func (s *Server) caseRecords(r *http.Request, c domain.Case, keywords []string) []alerting.RecordMatch {
 	recs, err := s.Store.ListRecords(r.Context(), store.RecordFilter{Limit: 2000})
 	if err != nil {
 		s.log.Warn("读取记录失败", "case", c.ID, "err", err)

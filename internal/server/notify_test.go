@@ -94,6 +94,7 @@ children:
 		return false
 	})
 	proposedEvidence(t, base, "case-ev-n-root")
+	reportsAndFilters(t, base, "case-ev-n-root")
 }
 
 // proposedEvidence posts the unit's own notice and expects the case to
@@ -118,5 +119,50 @@ func proposedEvidence(t *testing.T, base, caseID string) {
 	var flagged map[string]any
 	if code := get(t, base+"/api/v1/records?uninterpreted=1", &flagged); code != 200 || flagged["uninterpreted"] == nil {
 		t.Fatalf("uninterpreted: %d %v", code, flagged)
+	}
+}
+
+// reportsAndFilters checks the case report and the filters of GET /cases.
+func reportsAndFilters(t *testing.T, base, caseID string) {
+	t.Helper()
+	var one struct {
+		Report struct {
+			CaseID  string `json:"case_id"`
+			Running int    `json:"running"`
+		} `json:"report"`
+	}
+	get(t, base+"/api/v1/cases/"+caseID, &one)
+	if one.Report.CaseID != caseID || one.Report.Running == 0 {
+		t.Errorf("report = %+v", one.Report)
+	}
+	count := func(q string) int {
+		var l struct {
+			Cases []domain.Case `json:"cases"`
+		}
+		if code := get(t, base+"/api/v1/cases?"+q, &l); code != 200 {
+			t.Fatalf("GET /cases?%s: %d", q, code)
+		}
+		return len(l.Cases)
+	}
+	if n := count("unit=zhejiang&subtree=1"); n != 1 {
+		t.Errorf("zhejiang and below: %d cases", n)
+	}
+	if n := count("unit=zhejiang"); n != 0 {
+		t.Errorf("zhejiang itself: %d cases", n)
+	}
+	if n := count("overdue=1"); n != 0 {
+		t.Errorf("overdue: %d", n)
+	}
+	if n := count("from=2000-01-01T00:00:00Z&to=2001-01-01T00:00:00Z"); n != 0 {
+		t.Errorf("opened in 2000: %d", n)
+	}
+	var units struct {
+		Units []struct {
+			UnitID string `json:"unit_id"`
+			Cases  int    `json:"cases"`
+		} `json:"units"`
+	}
+	if code := get(t, base+"/api/v1/reports/units?unit=cn&subtree=1", &units); code != 200 || len(units.Units) != 1 || units.Units[0].UnitID != "zhejiang-ningbo" {
+		t.Errorf("unit report: %d %+v", code, units)
 	}
 }
