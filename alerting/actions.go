@@ -48,6 +48,7 @@ var ResponseTypes = []string{"采纳建议", "解决困难", "公布调查", "�
 var ActionKinds = []string{
 	domain.ActSign, domain.ActAssess, domain.ActRespond, domain.ActConference,
 	domain.ActEvaluate, domain.ActClose, domain.ActReopen, domain.ActEscalate,
+	domain.ActTransfer, domain.ActMerge,
 }
 
 var statusZh = map[string]string{
@@ -74,6 +75,9 @@ type ActionRequest struct {
 	EvidenceURL  string       `json:"evidence_url,omitempty"`
 	Grade        domain.Grade `json:"grade,omitempty"`         // assess: the confirmed grade
 	ResponseType string       `json:"response_type,omitempty"` // assess: one of ResponseTypes
+	UnitID       string       `json:"unit_id,omitempty"`       // transfer: the receiving unit
+	Into         string       `json:"into,omitempty"`          // merge: the case this one joins
+	Origin       string       `json:"-"`                       // where the request came from (client address)
 }
 
 // check validates the request on its own, before the case is read.
@@ -107,6 +111,14 @@ func (r *ActionRequest) check() error {
 		if r.Note == "" {
 			return invalid("评估须填写评估意见（note）")
 		}
+	case domain.ActTransfer:
+		if strings.TrimSpace(r.UnitID) == "" || r.Note == "" {
+			return invalid("转办须给出接收单位（unit_id）和理由（note）")
+		}
+	case domain.ActMerge:
+		if strings.TrimSpace(r.Into) == "" {
+			return invalid("合并须给出并入的案件（into）")
+		}
 	}
 	return nil
 }
@@ -137,7 +149,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		return domain.Case{}, conflict("案件已关闭，请先重新打开（reopen）再操作")
 	}
 	now := a.cfg.Now()
-	act := domain.Action{Kind: req.Kind, Actor: req.Actor, Note: req.Note, EvidenceURL: req.EvidenceURL, At: now}
+	act := domain.Action{Kind: req.Kind, Actor: req.Actor, Note: req.Note, EvidenceURL: req.EvidenceURL, At: now, Origin: req.Origin}
 	stop := func(kind string) bool {
 		for i := range c.Clocks {
 			if k := &c.Clocks[i]; k.Kind == kind && k.StoppedAt == nil {
@@ -194,6 +206,10 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 			return domain.Case{}, invalid("尚有未停止的时限（%s），关闭须在 note 中说明理由", strings.Join(running, "、"))
 		}
 		c.Status = domain.CaseClosed
+		// the heat at closing: a secondary wave is measured against it
+		if ev, err := a.st.GetEvent(ctx, c.EventID); err == nil {
+			c.Heat = ev.Heat
+		}
 	case domain.ActReopen:
 		if c.Status != domain.CaseClosed {
 			return domain.Case{}, conflict("案件未关闭（当前为“%s”），无需重新打开", StatusZh(c.Status))
@@ -214,6 +230,39 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 			c.RouteReason += "：" + req.Note
 		}
 		c.UnitID, c.UnitName = parent.ID, parent.Name
+	case domain.ActTransfer:
+		to, ok := a.tree.Get(req.UnitID)
+		if !ok {
+			return domain.Case{}, invalid("接收单位“%s”不在组织树中", req.UnitID)
+		}
+		if to.ID == c.UnitID {
+			return domain.Case{}, conflict("案件已由%s办理，无需转办", to.Name)
+		}
+		move := fmt.Sprintf("由%s转至%s", c.UnitName, to.Name)
+		notes = append(notes, move)
+		c.RouteReason = move + "（" + req.Actor + "）：" + req.Note
+		c.UnitID, c.UnitName = to.ID, to.Name
+		req.Note = "理由：" + req.Note
+	case domain.ActMerge:
+		if req.Into == c.ID {
+			return domain.Case{}, invalid("案件不能并入自己")
+		}
+		into, err := a.st.GetCase(ctx, req.Into)
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.Case{}, invalid("要并入的案件“%s”不存在", req.Into)
+		} else if err != nil {
+			return domain.Case{}, fmt.Errorf("alerting: merge %s into %s: %w", caseID, req.Into, err)
+		}
+		if into.Status == domain.CaseClosed {
+			return domain.Case{}, conflict("要并入的案件“%s”已关闭", into.Title)
+		}
+		notes = append(notes, fmt.Sprintf("与案件“%s”为同一事件，并入该案办理", into.Title))
+		c.MergedInto, c.Status = into.ID, domain.CaseClosed
+		// the other case learns of it (its own trail; its clocks go on)
+		if _, err := a.st.AddAction(ctx, into.ID, domain.Action{Kind: domain.ActMerged, Actor: req.Actor, At: now, Origin: req.Origin,
+			Note: fmt.Sprintf("案件“%s”（%s）并入本案", c.Title, c.ID)}); err != nil {
+			return domain.Case{}, fmt.Errorf("alerting: merge %s into %s: %w", caseID, req.Into, err)
+		}
 	}
 	if len(notes) > 0 {
 		if req.Note != "" {
@@ -229,6 +278,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
 	}
 	c.Actions[len(c.Actions)-1] = stored
+	a.remember(c) // a closed case now waits for a secondary wave
 	if err := a.schedule(ctx, c); err != nil {
 		// the action stands; RunDue heals a stale moment when it comes due
 		a.log.Warn("提醒时间表更新失败", "case", c.ID, "err", err)

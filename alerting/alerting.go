@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ type Alerter struct {
 	// as last seen. Only the alerter raises a proposed grade, so a snapshot
 	// not more severe than this needs no store read in Run (see handle).
 	mu       sync.Mutex
-	proposed map[string]domain.Grade
+	proposed map[string]memo
 
 	wake chan struct{} // new due moments were scheduled by this process (RunDue)
 }
@@ -78,13 +79,37 @@ type Alerter struct {
 // maxProposed bounds the proposed-grade memory; it is cleared when full.
 const maxProposed = 200_000
 
-func (a *Alerter) remember(eventID string, g domain.Grade) {
+// memo is what the alerter remembers of an event's case: its proposed
+// grade, and for a closed case the heat at which a secondary wave reopens it.
+type memo struct {
+	grade      domain.Grade
+	reopenHeat float64
+}
+
+func (a *Alerter) remember(c domain.Case) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.proposed) >= maxProposed {
 		clear(a.proposed)
 	}
-	a.proposed[eventID] = g
+	m := memo{grade: c.ProposedGrade}
+	if c.Status == domain.CaseClosed {
+		m.reopenHeat = reopenHeat(c)
+	}
+	a.proposed[c.EventID] = m
+}
+
+// SecondaryWave is how much hotter than at its closing an event must grow
+// for its case to reopen (次生舆情).
+const SecondaryWave = 1.5
+
+// reopenHeat is the heat at which a closed case's event reopens it; merged
+// cases never reopen (the case they joined carries the event on).
+func reopenHeat(c domain.Case) float64 {
+	if c.MergedInto != "" {
+		return math.Inf(1)
+	}
+	return max(c.Heat*SecondaryWave, c.Heat+10)
 }
 
 // unchanged reports whether the event's case is known to exist with a
@@ -93,8 +118,8 @@ func (a *Alerter) remember(eventID string, g domain.Grade) {
 func (a *Alerter) unchanged(ev domain.Event) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	g, ok := a.proposed[ev.ID]
-	return ok && !moreSevere(ev.Grade, g)
+	m, ok := a.proposed[ev.ID]
+	return ok && !moreSevere(ev.Grade, m.grade) && (m.reopenHeat == 0 || ev.Heat < m.reopenHeat)
 }
 
 // New gives an Alerter writing to st and routing on tree.
@@ -111,7 +136,7 @@ func New(st store.Store, tree *orgtree.Tree, cfg Config, opts ...Option) *Alerte
 	a := &Alerter{
 		st: st, tree: tree, cfg: cfg, log: slog.Default(),
 		backoffMin: 100 * time.Millisecond, backoffMax: 10 * time.Second,
-		seed: maphash.MakeSeed(), proposed: map[string]domain.Grade{},
+		seed: maphash.MakeSeed(), proposed: map[string]memo{},
 		wake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
@@ -180,7 +205,7 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 	defer a.lock(CaseID(ev.ID))()
 	defer func() {
 		if err == nil && c.ID != "" {
-			a.remember(ev.ID, c.ProposedGrade)
+			a.remember(c)
 		}
 	}()
 	c, err = a.st.CaseForEvent(ctx, ev.ID)
@@ -199,7 +224,13 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 	} else if err != nil {
 		return domain.Case{}, false, false, fmt.Errorf("alerting: case of event %s: %w", ev.ID, err)
 	}
-	if c.Status == domain.CaseClosed || c.GradeConfirmed || !moreSevere(ev.Grade, c.ProposedGrade) {
+	if c.Status == domain.CaseClosed {
+		if ev.Heat < reopenHeat(c) {
+			return c, false, false, nil
+		}
+		return a.secondaryWave(ctx, c.ID, ev)
+	}
+	if c.GradeConfirmed || !moreSevere(ev.Grade, c.ProposedGrade) {
 		return c, false, false, nil
 	}
 	// Raise the grade: read the full case (with its trail) first.
@@ -223,6 +254,35 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 	act, err := a.st.UpdateCase(ctx, c, domain.Action{Kind: domain.ActEscalate, Actor: SystemActor, Note: note, At: now})
 	if err != nil {
 		return domain.Case{}, false, false, fmt.Errorf("alerting: raise grade of case %s: %w", c.ID, err)
+	}
+	c.Actions = append(c.Actions, act)
+	if err := a.schedule(ctx, c); err != nil {
+		return domain.Case{}, false, false, err
+	}
+	return c, false, true, nil
+}
+
+// secondaryWave reopens a closed case whose event has grown hot again
+// (次生舆情): new clocks from now, at the graver of the grade in force and
+// the event's.
+func (a *Alerter) secondaryWave(ctx context.Context, id string, ev domain.Event) (domain.Case, bool, bool, error) {
+	c, err := a.st.GetCase(ctx, id)
+	if err != nil {
+		return domain.Case{}, false, false, fmt.Errorf("alerting: case %s of event %s: %w", id, ev.ID, err)
+	}
+	now := a.cfg.Now()
+	note := fmt.Sprintf("次生舆情：事件在办结后再次升温（热度 %.1f → %.1f），案件重新打开，时限自此重新起算", c.Heat, ev.Heat)
+	if moreSevere(ev.Grade, c.Grade) {
+		c.Grade, c.ProposedGrade = ev.Grade, ev.Grade
+		note += "，分级升为" + gradeText(ev.Grade)
+	}
+	c.Status = domain.CaseOpen
+	c.Heat, c.UpdatedAt = ev.Heat, now
+	c.Clocks = a.clocks(c.Grade, now, c.FirstPostAt)
+	c.Status = deriveStatus(c)
+	act, err := a.st.UpdateCase(ctx, c, domain.Action{Kind: domain.ActReopen, Actor: SystemActor, Note: note, At: now})
+	if err != nil {
+		return domain.Case{}, false, false, fmt.Errorf("alerting: reopen case %s: %w", c.ID, err)
 	}
 	c.Actions = append(c.Actions, act)
 	if err := a.schedule(ctx, c); err != nil {

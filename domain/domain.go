@@ -288,7 +288,8 @@ type Case struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	FirstPostAt    time.Time  `json:"first_post_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
-	SignedAt       *time.Time `json:"signed_at,omitempty"` // when the unit signed for it
+	SignedAt       *time.Time `json:"signed_at,omitempty"`   // when the unit signed for it
+	MergedInto     string     `json:"merged_into,omitempty"` // the case this one was merged into
 	Clocks         []Clock    `json:"clocks"`
 	Actions        []Action   `json:"actions,omitempty"`
 }
@@ -303,10 +304,13 @@ const (
 	ActClose      = "close"
 	ActReopen     = "reopen"
 	ActEscalate   = "escalate"
-	ActOpen       = "open"    // recorded by the system when it raises the case
-	ActRemind     = "remind"  // recorded by the system: a reminder sent while a clock runs
-	ActOverdue    = "overdue" // recorded by the system: a clock ran out, escalated upward
-	ActNotify     = "notify"  // recorded by the system: a notification delivered or failed
+	ActOpen       = "open"     // recorded by the system when it raises the case
+	ActRemind     = "remind"   // recorded by the system: a reminder sent while a clock runs
+	ActOverdue    = "overdue"  // recorded by the system: a clock ran out, escalated upward
+	ActNotify     = "notify"   // recorded by the system: a notification delivered or failed
+	ActTransfer   = "transfer" // handed to another unit, with the reason
+	ActMerge      = "merge"    // two events proved to be one: this case joins another
+	ActMerged     = "merged"   // recorded on the case another one joined
 )
 
 // Action is one step taken on a case, recorded with who and when.
@@ -318,6 +322,9 @@ type Action struct {
 	Note        string    `json:"note,omitempty"`
 	EvidenceURL string    `json:"evidence_url,omitempty"`
 	At          time.Time `json:"at"`
+	// Origin is where the action came from: the client address of an
+	// API call, or the process for the system's own actions.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Unit is a node of the organisation tree: a government body that answers for

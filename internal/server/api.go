@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -339,6 +340,24 @@ type actionBody struct {
 	EvidenceURL  string `json:"evidence_url"`
 	Grade        string `json:"grade"`
 	ResponseType string `json:"response_type"`
+	UnitID       string `json:"unit_id"` // transfer
+	Into         string `json:"into"`    // merge
+}
+
+// origin is where a request came from, for the audit trail: the client's
+// address, and the address a proxy says it forwarded for.
+func origin(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if fwd := strings.TrimSpace(r.Header.Get("X-Forwarded-For")); fwd != "" {
+		if r := []rune(fwd); len(r) > 100 {
+			fwd = string(r[:100])
+		}
+		host += "（转发自 " + fwd + "）"
+	}
+	return host
 }
 
 func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +372,8 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
 		b.Actor = r.Header.Get("X-Yuqing-User")
 	}
 	req := alerting.ActionRequest{Kind: strings.TrimSpace(b.Action), Actor: strings.TrimSpace(b.Actor), Note: b.Note,
-		EvidenceURL: strings.TrimSpace(b.EvidenceURL), ResponseType: b.ResponseType}
+		EvidenceURL: strings.TrimSpace(b.EvidenceURL), ResponseType: b.ResponseType,
+		UnitID: strings.TrimSpace(b.UnitID), Into: strings.TrimSpace(b.Into), Origin: origin(r)}
 	if b.Grade != "" {
 		g, err := ParseGrade(b.Grade)
 		if err != nil {

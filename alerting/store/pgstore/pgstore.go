@@ -412,8 +412,8 @@ const createCase = `WITH c AS (
 	INSERT INTO cases (id, event_id, status, unit_id, grade, created_at, updated_at, data)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING
 	RETURNING id)
-INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
-SELECT id, $9::text, $10::text, $11::text, $12::text, $13::bigint FROM c
+INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
+SELECT id, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::text FROM c
 RETURNING id`
 
 // CreateCase implements store.Store.
@@ -428,7 +428,7 @@ func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Acti
 	first.CaseID = c.ID
 	err = s.pool.QueryRow(ctx, createCase,
 		c.ID, c.EventID, c.Status, c.UnitID, int32(c.Grade), nanos(c.CreatedAt), nanos(c.UpdatedAt), data,
-		first.Kind, first.Actor, first.Note, first.EvidenceURL, nanos(first.At)).Scan(&first.ID)
+		first.Kind, first.Actor, first.Note, first.EvidenceURL, nanos(first.At), first.Origin).Scan(&first.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		existing, err := s.readCase(ctx, "event_id", c.EventID)
 		if err != nil {
@@ -447,7 +447,7 @@ func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Acti
 // (one snapshot). col is "id" or "event_id".
 func (s *Store) readCase(ctx context.Context, col, v string) (domain.Case, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.data, COALESCE(a.id, 0), COALESCE(a.kind, ''), COALESCE(a.actor, ''),
-		COALESCE(a.note, ''), COALESCE(a.evidence_url, ''), COALESCE(a.at, 0)
+		COALESCE(a.note, ''), COALESCE(a.evidence_url, ''), COALESCE(a.at, 0), COALESCE(a.origin, '')
 		FROM cases c LEFT JOIN case_actions a ON a.case_id = c.id
 		WHERE c.`+col+` = $1 ORDER BY a.id`, v)
 	if err != nil {
@@ -460,7 +460,7 @@ func (s *Store) readCase(ctx context.Context, col, v string) (domain.Case, error
 		var data []byte
 		a := domain.Action{}
 		var at int64
-		if err := rows.Scan(&data, &a.ID, &a.Kind, &a.Actor, &a.Note, &a.EvidenceURL, &at); err != nil {
+		if err := rows.Scan(&data, &a.ID, &a.Kind, &a.Actor, &a.Note, &a.EvidenceURL, &at, &a.Origin); err != nil {
 			return domain.Case{}, err
 		}
 		if !found {
@@ -540,8 +540,8 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 const updateCase = `WITH c AS (
 	UPDATE cases SET status = $2, unit_id = $3, grade = $4, updated_at = $5, data = $6 WHERE id = $1
 	RETURNING id)
-INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
-SELECT id, $7::text, $8::text, $9::text, $10::text, $11::bigint FROM c
+INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
+SELECT id, $7::text, $8::text, $9::text, $10::text, $11::bigint, $12::text FROM c
 RETURNING id`
 
 // UpdateCase implements store.Store.
@@ -552,7 +552,7 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	}
 	a.CaseID = c.ID
 	err = s.pool.QueryRow(ctx, updateCase, c.ID, c.Status, c.UnitID, int32(c.Grade), nanos(c.UpdatedAt), data,
-		a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At)).Scan(&a.ID)
+		a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At), a.Origin).Scan(&a.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Action{}, fmt.Errorf("pgstore: update case %q: %w", c.ID, store.ErrNotFound)
 	}
@@ -565,9 +565,9 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 // AddAction implements store.Store.
 func (s *Store) AddAction(ctx context.Context, caseID string, a domain.Action) (domain.Action, error) {
 	a.CaseID = caseID
-	err := s.pool.QueryRow(ctx, `INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
-		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::bigint FROM cases WHERE id = $1
-		RETURNING id`, caseID, a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At)).Scan(&a.ID)
+	err := s.pool.QueryRow(ctx, `INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
+		SELECT id, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM cases WHERE id = $1
+		RETURNING id`, caseID, a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At), a.Origin).Scan(&a.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("pgstore: add action to %q: %w", caseID, store.ErrNotFound)
 	}
@@ -641,14 +641,14 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 const fireDue = `WITH d AS (
 	UPDATE case_due SET fired_at = $2 WHERE key = $1 AND fired_at = 0
 	RETURNING case_id)
-INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at)
-SELECT case_id, $3::text, $4::text, $5::text, $6::text, $2::bigint FROM d
+INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
+SELECT case_id, $3::text, $4::text, $5::text, $6::text, $2::bigint, $7::text FROM d
 RETURNING id`
 
 // FireDue implements store.Store.
 func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error) {
 	a.CaseID = d.CaseID
-	err := s.pool.QueryRow(ctx, fireDue, d.Key, nanos(a.At), a.Kind, a.Actor, a.Note, a.EvidenceURL).Scan(&a.ID)
+	err := s.pool.QueryRow(ctx, fireDue, d.Key, nanos(a.At), a.Kind, a.Actor, a.Note, a.EvidenceURL, a.Origin).Scan(&a.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, false, nil
 	}

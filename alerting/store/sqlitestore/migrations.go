@@ -95,4 +95,8 @@ CREATE TABLE case_due (
 CREATE INDEX case_due_pending ON case_due (at) WHERE fired_at = 0;
 CREATE INDEX case_due_case ON case_due (case_id);
 `,
+	// 5: where each action came from (the audit trail's "from where").
+	`
+ALTER TABLE case_actions ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+`,
 }

@@ -420,8 +420,8 @@ func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Acti
 }
 
 func insertAction(ctx context.Context, tx *sql.Tx, a domain.Action) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		a.CaseID, a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At))
+	res, err := tx.ExecContext(ctx, `INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.CaseID, a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At), a.Origin)
 	if err != nil {
 		return 0, fmt.Errorf("append action %q: %w", a.Kind, err)
 	}
@@ -447,7 +447,7 @@ func getCase(ctx context.Context, q querier, query string, arg any) (domain.Case
 	if err := json.Unmarshal(data, &c); err != nil {
 		return domain.Case{}, fmt.Errorf("decode: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, kind, actor, note, evidence_url, at FROM case_actions WHERE case_id = ? ORDER BY id`, c.ID)
+	rows, err := q.QueryContext(ctx, `SELECT id, kind, actor, note, evidence_url, at, origin FROM case_actions WHERE case_id = ? ORDER BY id`, c.ID)
 	if err != nil {
 		return domain.Case{}, err
 	}
@@ -456,7 +456,7 @@ func getCase(ctx context.Context, q querier, query string, arg any) (domain.Case
 	for rows.Next() {
 		a := domain.Action{CaseID: c.ID}
 		var at int64
-		if err := rows.Scan(&a.ID, &a.Kind, &a.Actor, &a.Note, &a.EvidenceURL, &at); err != nil {
+		if err := rows.Scan(&a.ID, &a.Kind, &a.Actor, &a.Note, &a.EvidenceURL, &at, &a.Origin); err != nil {
 			return domain.Case{}, err
 		}
 		a.At = fromNanos(at)

@@ -849,12 +849,12 @@ func testAddAction(t *testing.T, st store.Store) {
 	if _, _, err := st.CreateCase(c, cs, openAction(base)); err != nil {
 		t.Fatal(err)
 	}
-	a, err := st.AddAction(c, cs.ID, domain.Action{Kind: domain.ActNotify, Actor: "system", Note: "已通过钉钉通知宁波市网信办", At: base.Add(time.Minute)})
+	a, err := st.AddAction(c, cs.ID, domain.Action{Kind: domain.ActNotify, Actor: "system", Note: "已通过钉钉通知宁波市网信办", At: base.Add(time.Minute), Origin: "10.1.2.3"})
 	if err != nil || a.ID == 0 || a.CaseID != cs.ID {
 		t.Fatalf("AddAction = %+v, %v", a, err)
 	}
 	full, err := st.GetCase(c, cs.ID)
-	if err != nil || len(full.Actions) != 2 || full.Actions[1].Note != a.Note || !full.Actions[1].At.Equal(a.At) {
+	if err != nil || len(full.Actions) != 2 || full.Actions[1].Note != a.Note || !full.Actions[1].At.Equal(a.At) || full.Actions[1].Origin != "10.1.2.3" {
 		t.Fatalf("trail = %+v, %v", full.Actions, err)
 	}
 	if full.Status != cs.Status || full.Title != cs.Title {
