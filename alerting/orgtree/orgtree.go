@@ -8,6 +8,13 @@
 // when the evidence names places under different branches, the case goes to
 // their common ancestor, since a superior answers where several localities
 // are involved (DESIGN.md §1). A default national sample is embedded.
+//
+// A unit is a government general office (kind: government, the default) or a
+// department of the government above it (kind: department) with the
+// public-opinion categories it is in charge of (谁主管谁负责). Departments
+// have no places: the place names the government unit first (属地管理), and
+// RouteFor then gives a case of a category to that government's department
+// in charge of it, if it has one.
 package orgtree
 
 import (
@@ -54,13 +61,44 @@ type yamlUnit struct {
 	// Notify are the unit's notification channels (DingTalk, WeCom or
 	// Feishu robots, webhooks, mail); a unit without any inherits its
 	// nearest ancestor's, as routes do in Alertmanager.
-	Notify   []notify.ChannelConfig `yaml:"notify"`
-	Children []yamlUnit             `yaml:"children"`
+	Notify []notify.ChannelConfig `yaml:"notify"`
+	// Kind is KindGovernment (the default) or KindDepartment.
+	Kind string `yaml:"kind"`
+	// Categories are the public-opinion categories a department is in
+	// charge of (CategoryNames).
+	Categories []string   `yaml:"categories"`
+	Children   []yamlUnit `yaml:"children"`
 }
 
+// Unit kinds.
+const (
+	// KindGovernment is a people's government's general office: it answers
+	// for its places (属地管理).
+	KindGovernment = "government"
+	// KindDepartment is a department of the government unit above it: it
+	// answers for the categories it is in charge of (谁主管谁负责) within
+	// that government's places. It has no places of its own.
+	KindDepartment = "department"
+)
+
+// CategoryNames are the public-opinion categories of the analyzer's taxonomy
+// that departments can be in charge of.
+var CategoryNames = []string{
+	"突发事件与灾害", "公共安全", "食品药品", "生态环境", "医疗卫生", "教育",
+	"住房与土地", "就业与社会保障", "金融与非法集资", "执法与司法", "政府作为与政策", "其他",
+}
+
+// IsCategory reports whether name is one of CategoryNames.
+func IsCategory(name string) bool { return slices.Contains(CategoryNames, name) }
+
 type node struct {
-	unit     domain.Unit
-	notify   []notify.ChannelConfig
+	unit       domain.Unit
+	notify     []notify.ChannelConfig
+	kind       string
+	categories []string
+	// depts are, on a government unit, its department children by the
+	// categories they are in charge of.
+	depts    map[string]*node
 	parent   *node
 	children []*node
 	depth    int
@@ -106,6 +144,17 @@ func Load(r io.Reader) (*Tree, error) {
 			return nil, fmt.Errorf("orgtree: 单位 id %q 重复（%s 与 %s）", id, prev.unit.Name, name)
 		}
 		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact)}, notify: y.Notify}
+		switch kind := strings.TrimSpace(y.Kind); kind {
+		case "", KindGovernment:
+			n.kind = KindGovernment
+		case KindDepartment:
+			n.kind = KindDepartment
+		default:
+			return nil, fmt.Errorf("orgtree: 单位 %q（%s）的 kind %q 无效，应为 %s（政府办公厅，默认）或 %s（部门）", id, name, kind, KindGovernment, KindDepartment)
+		}
+		if err := department(n, y, parent); err != nil {
+			return nil, err
+		}
 		for i, ch := range y.Notify {
 			if err := ch.Validate(); err != nil {
 				return nil, fmt.Errorf("orgtree: 单位 %q（%s）notify[%d]: %w", id, path, i, err)
@@ -159,6 +208,75 @@ func Load(r io.Reader) (*Tree, error) {
 	return t, nil
 }
 
+// department checks a unit's kind against its place in the tree and its
+// categories, and registers a department with its government unit (its
+// parent: departments have no children, so a parent is a government unit).
+func department(n *node, y yamlUnit, parent *node) error {
+	id, name := n.unit.ID, n.unit.Name
+	if n.kind != KindDepartment {
+		if len(y.Categories) > 0 {
+			return fmt.Errorf("orgtree: 单位 %q（%s）不是部门，不能设 categories（主管类别只用于 kind: %s；政府办公厅按属地回应各类舆情）", id, name, KindDepartment)
+		}
+		return nil
+	}
+	switch {
+	case parent == nil:
+		return fmt.Errorf("orgtree: 根单位 %q（%s）不能是部门：部门须在其所属政府办公厅之下", id, name)
+	case len(y.Places) > 0:
+		return fmt.Errorf("orgtree: 部门 %q（%s）不能有地名（places）：部门按主管类别回应，属地由其所属的%s负责", id, name, parent.unit.Name)
+	case len(y.Children) > 0:
+		return fmt.Errorf("orgtree: 部门 %q（%s）不能有下级单位：下级政府的部门写在下级政府之下", id, name)
+	}
+	for _, c := range y.Categories {
+		c = strings.TrimSpace(c)
+		if !IsCategory(c) {
+			return fmt.Errorf("orgtree: 部门 %q（%s）的类别 %q 不在舆情分类中，可用的类别：%s", id, name, c, strings.Join(CategoryNames, "、"))
+		}
+		if slices.Contains(n.categories, c) {
+			continue
+		}
+		if other := parent.depts[c]; other != nil {
+			return fmt.Errorf("orgtree: 类别“%s”在%s之下由%s和%s两个部门主管，只能有一个", c, parent.unit.Name, other.unit.Name, name)
+		}
+		if parent.depts == nil {
+			parent.depts = map[string]*node{}
+		}
+		parent.depts[c] = n
+		n.categories = append(n.categories, c)
+	}
+	return nil
+}
+
+// Kind gives the kind of the unit with the given id (KindGovernment or
+// KindDepartment), or "" for an unknown id.
+func (t *Tree) Kind(id string) string {
+	if n := t.byID[id]; n != nil {
+		return n.kind
+	}
+	return ""
+}
+
+// Categories gives the public-opinion categories the unit with the given id
+// is in charge of: a department's, in the order of the file; nil for a
+// government unit or an unknown id.
+func (t *Tree) Categories(id string) []string {
+	if n := t.byID[id]; n != nil {
+		return slices.Clone(n.categories)
+	}
+	return nil
+}
+
+// Department gives the department of the government unit with the given id
+// that is in charge of category, if it has one.
+func (t *Tree) Department(id, category string) (domain.Unit, bool) {
+	if n := t.byID[id]; n != nil {
+		if d := n.depts[strings.TrimSpace(category)]; d != nil {
+			return cloneUnit(d.unit), true
+		}
+	}
+	return domain.Unit{}, false
+}
+
 // Root gives the root unit.
 func (t *Tree) Root() domain.Unit { return cloneUnit(t.root.unit) }
 
@@ -196,8 +314,6 @@ func (t *Tree) Find(s string) (domain.Unit, bool) {
 	return domain.Unit{}, false
 }
 
-// Parent gives the superior of the unit with the given id; false for the root
-// or an unknown id.
 // IsAncestor reports whether unit anc is above unit id in the tree.
 func (t *Tree) IsAncestor(anc, id string) bool {
 	n := t.byID[id]
@@ -212,6 +328,8 @@ func (t *Tree) IsAncestor(anc, id string) bool {
 	return false
 }
 
+// Parent gives the superior of the unit with the given id (a department's
+// is its government unit); false for the root or an unknown id.
 func (t *Tree) Parent(id string) (domain.Unit, bool) {
 	n, ok := t.byID[id]
 	if !ok || n.parent == nil {
@@ -327,16 +445,76 @@ func quote(names []string) string {
 	return "“" + strings.Join(names, "”“") + "”"
 }
 
-// Route picks the unit that answers for a post or event, and says why, in
-// Chinese. The evidence is taken in order: the post's region; then the place
-// names in the texts given in places (each may be a single place name or a
-// whole text: titles, keywords, the analyzer's places — known place names are
-// searched in them); then the author's location. The first kind of evidence
-// that names a known place decides: the deepest unit matched wins, and places
-// under different units give the case to their common superior. The text may
-// only narrow the region down to one unit below it (region 浙江, text 宁波:
-// Ningbo). With no evidence the root answers.
+// Query is what a case is routed on.
+type Query struct {
+	// Region is the post's or event's region (发布地域).
+	Region string
+	// Location is the author's location, the last evidence taken.
+	Location string
+	// Places are texts that may name places: titles, keywords, the
+	// analyzer's places.
+	Places []string
+	// Category is the public-opinion category (CategoryNames); "" routes
+	// by place alone.
+	Category string
+}
+
+// Decision is where a case goes and why.
+type Decision struct {
+	// Unit answers: Place, or its department in charge of the category.
+	Unit domain.Unit
+	// Place is the government unit the places give (属地), or their common
+	// superior when several are involved; the root when none is known.
+	Place domain.Unit
+	// Steps are the reasoning, in order, in Chinese.
+	Steps []string
+	// Reason is Steps joined with "；".
+	Reason string
+}
+
+// Route picks the unit that answers for a post or event by place, and says
+// why, in Chinese: RouteFor without a category.
 func (t *Tree) Route(region, location string, places []string) (domain.Unit, string) {
+	d := t.RouteFor(Query{Region: region, Location: location, Places: places})
+	return d.Unit, d.Reason
+}
+
+// RouteFor picks the unit that answers for a case and says why, step by
+// step (DESIGN.md §1).
+//
+// First the place (属地管理). The evidence is taken in order: the region;
+// then the place names in the texts of q.Places (each may be a single place
+// name or a whole text, searched for known place names); then the author's
+// location. The first kind of evidence that names a known place decides: the
+// deepest unit matched wins, and places under different units give the case
+// to their common superior (分级负责). The texts may only narrow the region
+// down to one unit below it (region 浙江, text 宁波: Ningbo). With no
+// evidence the root answers.
+//
+// Then the category (谁主管谁负责): when that government unit has a
+// department in charge of q.Category, the department answers. When it has
+// none, the government unit answers itself; the departments of its
+// superiors are not asked, since the locality answers first.
+func (t *Tree) RouteFor(q Query) Decision {
+	n, step := t.locate(q.Region, q.Location, q.Places)
+	d := Decision{Unit: cloneUnit(n.unit), Place: cloneUnit(n.unit), Steps: []string{step}}
+	switch cat := strings.TrimSpace(q.Category); {
+	case cat == "":
+	case !IsCategory(cat):
+		d.Steps = append(d.Steps, fmt.Sprintf("类别“%s”不在舆情分类中，不按类别确定主管部门，由%s回应", cat, n.unit.Name))
+	case n.depts[cat] != nil:
+		dept := n.depts[cat]
+		d.Unit = cloneUnit(dept.unit)
+		d.Steps = append(d.Steps, fmt.Sprintf("类别为“%s”，%s所属的%s主管该类舆情，由其回应（谁主管谁负责）", cat, n.unit.Name, dept.unit.Name))
+	default:
+		d.Steps = append(d.Steps, fmt.Sprintf("类别为“%s”，%s所属部门中没有主管该类舆情的部门，由%s回应（属地管理）", cat, n.unit.Name, n.unit.Name))
+	}
+	d.Reason = strings.Join(d.Steps, "；")
+	return d
+}
+
+// locate gives the government unit the evidence names, and why.
+func (t *Tree) locate(region, location string, places []string) (*node, string) {
 	var hits []hit
 	for _, p := range places {
 		hits = t.scan(p, hits)
@@ -354,21 +532,21 @@ func (t *Tree) Route(region, location string, places []string) (domain.Unit, str
 		}
 		if len(inside) > 0 {
 			if target, leaves, names := resolve(inside); len(leaves) == 1 {
-				return cloneUnit(target.unit), fmt.Sprintf("%s，正文提到%s，属地为%s", byRegion, quote(names[target]), target.unit.Name)
+				return target, fmt.Sprintf("%s，正文提到%s，属地为%s", byRegion, quote(names[target]), target.unit.Name)
 			}
 		}
-		return t.explain(rh, byRegion)
+		return explain(rh, byRegion)
 	}
 	if len(hits) > 0 {
-		return t.explain(hits, "正文提到")
+		return explain(hits, "正文提到")
 	}
 	if hits := t.scan(location, nil); len(hits) > 0 {
-		return t.explain(hits, fmt.Sprintf("作者所在地为“%s”", strings.TrimSpace(location)))
+		return explain(hits, fmt.Sprintf("作者所在地为“%s”", strings.TrimSpace(location)))
 	}
-	return cloneUnit(t.root.unit), fmt.Sprintf("地域、正文和作者所在地均未提到已知地名，由%s受理", t.root.unit.Name)
+	return t.root, fmt.Sprintf("地域、正文和作者所在地均未提到已知地名，由%s受理", t.root.unit.Name)
 }
 
-func (t *Tree) explain(hits []hit, what string) (domain.Unit, string) {
+func explain(hits []hit, what string) (*node, string) {
 	target, leaves, names := resolve(hits)
 	mention := func(ns []string) string {
 		if what == "正文提到" {
@@ -377,7 +555,7 @@ func (t *Tree) explain(hits []hit, what string) (domain.Unit, string) {
 		return what
 	}
 	if len(leaves) == 1 {
-		return cloneUnit(target.unit), fmt.Sprintf("%s，属地为%s", mention(names[target]), target.unit.Name)
+		return target, fmt.Sprintf("%s，属地为%s", mention(names[target]), target.unit.Name)
 	}
 	var all []string
 	var units []string
@@ -385,6 +563,6 @@ func (t *Tree) explain(hits []hit, what string) (domain.Unit, string) {
 		all = append(all, names[l]...)
 		units = append(units, l.unit.Name)
 	}
-	return cloneUnit(target.unit), fmt.Sprintf("%s，分属%s，涉及多地，由共同上级%s回应",
+	return target, fmt.Sprintf("%s，分属%s，涉及多地，由共同上级%s回应",
 		mention(all), strings.Join(units, "、"), target.unit.Name)
 }
