@@ -34,6 +34,7 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
 	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.caseAction)
 	mux.HandleFunc("GET /api/v1/reports/units", s.unitReport)
+	mux.HandleFunc("GET /api/v1/route", s.routeExplain)
 	mux.HandleFunc("GET /api/v1/units", s.listUnits)
 	mux.HandleFunc("POST /api/v1/units", s.postUnits)
 	mux.HandleFunc("GET /api/v1/records", s.listRecords)
