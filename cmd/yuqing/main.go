@@ -103,7 +103,7 @@ func serve(ctx context.Context, args []string) error {
 	cfgPath := fs.String("config", "", "YAML 配置文件")
 	data := fs.String("data", "", "数据目录（默认 ./data）")
 	listen := fs.String("listen", "", "监听地址（默认 127.0.0.1:8080）")
-	target := fs.String("target", "", "运行的角色: all、analyzer、alerting、dashboard")
+	target := fs.String("target", "", "运行的角色: all、crawler、analyzer、alerting、dashboard")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
