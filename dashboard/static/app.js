@@ -14,6 +14,9 @@
   var GRADE_ROMAN = { 1: 'I', 2: 'II', 3: 'III', 4: 'IV' };
   var GRADE_ZH = { 1: '特别重大', 2: '重大', 3: '较大', 4: '一般' };
   var STATUS_ZH = { open: '待签收', signed: '已签收', assessed: '已研判', answered: '已回应', closed: '已关闭' };
+  var ACTION_ZH = { open: '立案', sign: '签收', assess: '研判', respond: '回应', press_conference: '新闻发布会', evaluate: '评估', close: '办结',
+    reopen: '重新打开', escalate: '上报', transfer: '转办', merge: '并入他案', merged: '他案并入', remind: '时限提醒', overdue: '超时', notify: '通知' };
+  var RECORD_ZH = { disclosure: '政务公开', interpretation: '政策解读' };
   var SOURCE_ZH = { weibo: '微博', news: '新闻', gov: '政务网站', wechat: '微信', forum: '论坛', video: '视频', blog: '博客', app: '客户端', import: '导入', notice: '网信通报' };
   var WEEKDAY = ['日', '一', '二', '三', '四', '五', '六'];
   var HEALTH_ZH = { 'new': '未运行', ok: '正常', silent: '沉默', broken: '故障' };
@@ -83,6 +86,32 @@
     a.rel = 'noopener noreferrer';
     return a;
   }
+  // absHref: like safeHref, but only for an absolute http(s) address (no relative ones).
+  function absHref(u) {
+    u = String(u || '').trim();
+    return /^https?:\/\//i.test(u) ? safeHref(u) : null;
+  }
+  function absLink(text, href, cls) {
+    if (absHref(href)) return link(text, href, cls);
+    var s = el('span', cls, text);
+    if (href) s.title = '不是 http/https 网址，未作为链接：' + truncate(href, 200);
+    return s;
+  }
+  // fmtStamp: 05-01 14:03 (with the year when not this year; seconds if asked).
+  function fmtStamp(s, secs) {
+    var d = toDate(s);
+    if (!d) return '—';
+    var out = pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + (secs ? ':' + pad(d.getSeconds()) : '');
+    return d.getFullYear() !== new Date().getFullYear() ? d.getFullYear() + '-' + out : out;
+  }
+  // fmtMin: minutes as 38分钟, 2小时5分, 3天4小时.
+  function fmtMin(m) {
+    m = Number(m);
+    if (!(m >= 0) || !isFinite(m)) return '—';
+    if (m < 1) return '不到1分钟';
+    if (m < 60) return Math.round(m) + '分钟';
+    return fmtDur(m * 60000);
+  }
   function gradeBadge(g) {
     g = Number(g) || 0;
     var b = el('span', 'badge grade grade-' + (GRADE_ROMAN[g] ? g : 0));
@@ -130,6 +159,8 @@
     sourcesLoaded: false, // a list was loaded: later lists tell changes
     sourcesNote: ''     // the server's word when this process does not crawl
   };
+  // the case shown in the detail panel
+  var panelCase = { id: null, data: null, seq: 0, timer: 0, clockViews: [] };
 
   // ---------- counters and header ----------
   function setConn(st, text) {
@@ -352,10 +383,24 @@
   }
   function caseView(c) {
     var li = el('li', 'case');
+    li.dataset.id = c.id;
+    if (c.id === panelCase.id && !$('case-panel').hidden) li.classList.add('selected');
+    li.addEventListener('click', function (ev) {
+      // buttons and links in the item do their own thing
+      for (var n = ev.target; n && n !== li; n = n.parentNode) {
+        if (/^(BUTTON|A|INPUT|SELECT|TEXTAREA|SUMMARY)$/.test(n.tagName || '')) return;
+      }
+      openCase(c.id);
+    });
     var r1 = el('div', 'row1');
     r1.appendChild(gradeBadge(c.grade));
     if (c.grade && !c.grade_confirmed) r1.lastChild.title = '系统建议分级，待研判确认';
-    r1.appendChild(el('span', 'title', c.title || '（无标题）'));
+    var tb = el('button', 'title', c.title || '（无标题）');
+    tb.type = 'button';
+    tb.setAttribute('aria-controls', 'case-panel');
+    tb.setAttribute('aria-label', '查看案件详情：' + truncate(c.title || '（无标题）', 60));
+    tb.addEventListener('click', function () { openCase(c.id); });
+    r1.appendChild(tb);
     r1.appendChild(el('span', 'badge status status-' + (STATUS_ZH[c.status] ? c.status : 'x'), STATUS_ZH[c.status] || c.status || '未知'));
     li.appendChild(r1);
     if (Array.isArray(c.reasons) && c.reasons.length) r1.title = c.reasons.join('\n');
@@ -383,7 +428,7 @@
         row.appendChild(wrap);
       } else {
         row.appendChild(remain);
-        clockViews.push({ row: row, remain: remain, clock: k, item: li });
+        clockViews.push({ row: row, base: 'clock', remain: remain, clock: k, item: li });
       }
       ul.appendChild(row);
     });
@@ -406,24 +451,31 @@
     return li;
   }
   // tickClocks updates every running countdown: amber under 25% left, red when overdue.
+  function clockState(k, now) {
+    var due = toDate(k.due_at);
+    if (!due) return { cls: 'ok', text: '期限未知', title: '' };
+    var cls = 'ok', text;
+    var left = due.getTime() - now;
+    var total = (k.hours || 0) * 3600e3;
+    if (!total) { var st = toDate(k.started_at); total = st ? due - st : 0; }
+    if (left <= 0) { cls = 'overdue'; text = '已超时 ' + fmtDur(-left); }
+    else { if (total && left < total * 0.25) cls = 'warn'; text = '剩余 ' + fmtDur(left); }
+    return { cls: cls, text: text, title: '截止 ' + due.toLocaleString('zh-CN', { hour12: false }) };
+  }
   function tickClocks() {
     var now = Date.now();
     var items = new Map();
-    clockViews.forEach(function (v) {
-      var due = toDate(v.clock.due_at);
-      var cls = 'ok', text;
-      if (!due) {
-        text = '期限未知';
-      } else {
-        var left = due.getTime() - now;
-        var total = (v.clock.hours || 0) * 3600e3;
-        if (!total) { var st = toDate(v.clock.started_at); total = st ? due - st : 0; }
-        if (left <= 0) { cls = 'overdue'; text = '已超时 ' + fmtDur(-left); }
-        else { if (total && left < total * 0.25) cls = 'warn'; text = '剩余 ' + fmtDur(left); }
-        v.remain.title = '截止 ' + due.toLocaleString('zh-CN', { hour12: false });
+    clockViews.concat(panelCase.clockViews).forEach(function (v) {
+      var s = clockState(v.clock, now), cls = s.cls;
+      if (s.title) v.remain.title = s.title;
+      if (v.remain.textContent !== s.text) v.remain.textContent = s.text;
+      v.row.className = v.base + ' ' + cls;
+      if (v.badge) {
+        var bt = cls === 'overdue' ? '已超时' : '进行中';
+        if (v.badge.textContent !== bt) v.badge.textContent = bt;
+        v.badge.className = 'badge cbadge cbadge-' + (cls === 'overdue' ? 'overdue' : 'running');
       }
-      if (v.remain.textContent !== text) v.remain.textContent = text;
-      v.row.className = 'clock ' + cls;
+      if (!v.item) return;
       var rank = { ok: 0, warn: 1, overdue: 2 };
       var prev = items.get(v.item);
       if (!prev || rank[cls] > rank[prev]) items.set(v.item, cls);
@@ -449,7 +501,9 @@
   function saveActor() {
     try { localStorage.setItem(ACTOR_KEY, $('actor').value.trim()); } catch (e) { /* storage disabled */ }
   }
-  function postAction(c, body, btn, done) {
+  // postAction posts one action; opts.onError(msg) and opts.onOk(case) are optional.
+  function postAction(c, body, btn, done, opts) {
+    opts = opts || {};
     btn.disabled = true;
     fetch('/api/v1/cases/' + encodeURIComponent(c.id) + '/actions', {
       method: 'POST',
@@ -466,8 +520,11 @@
       var updated = j && (j.case || (j.id && j.status ? j : null));
       if (updated) upsertCase(updated);
       toast(done);
+      if (opts.onOk) opts.onOk(updated);
+      if (panelCase.id === c.id && !$('case-panel').hidden) loadCaseDetail();
     }).catch(function (err) {
       toast('操作失败：' + err.message, true);
+      if (opts.onError) opts.onError(err.message);
     }).then(function () { btn.disabled = false; });
   }
   function doSign(c, btn) {
@@ -483,6 +540,481 @@
     u = u.trim();
     if (!safeHref(u) || !/^https?:/i.test(u)) { toast('请输入以 http 或 https 开头的完整网址', true); return; }
     postAction(c, { action: 'respond', actor: who, note: '', evidence_url: u }, btn, '已记录回应：' + truncate(c.title, 30));
+  }
+
+  // ---------- case detail panel ----------
+  // Opened from the case list: clocks, evaluation, matching government
+  // records (one click to use one as evidence), the audit trail, transfer
+  // and merge. Refetched whenever the stream says the case changed.
+  function findCaseTitle(id) {
+    var items = $('cases').childNodes;
+    for (var i = 0; i < items.length; i++) {
+      if (!items[i].dataset || items[i].dataset.id !== id) continue;
+      var kids = items[i].firstChild ? items[i].firstChild.childNodes : [];
+      for (var j = 0; j < kids.length; j++) if (kids[j].tagName === 'BUTTON') return kids[j];
+    }
+    return null;
+  }
+  function markSelected() {
+    var open = !$('case-panel').hidden;
+    $('cases').childNodes.forEach(function (li) {
+      if (li.classList) li.classList.toggle('selected', open && !!li.dataset && li.dataset.id === panelCase.id);
+    });
+  }
+  function opError(msg) {
+    var e = $('case-op-error');
+    e.textContent = msg || '';
+    e.hidden = !msg;
+  }
+  function hideOtherPanels(keep) {
+    if (keep !== 'search') $('search-panel').hidden = true;
+    if (keep !== 'sources') showSources(false);
+    if (keep !== 'case') showCase(false);
+    if (keep !== 'units') showUnits(false);
+  }
+  function openCase(id) {
+    if (!id || typeof id !== 'string') return;
+    var p = $('case-panel');
+    var same = panelCase.id === id && !p.hidden;
+    if (p.hidden) {
+      hideOtherPanels('case');
+      p.hidden = false;
+    }
+    if (!same) {
+      panelCase.id = id;
+      panelCase.data = null;
+      panelCase.clockViews = [];
+      ['case-head', 'case-clocks', 'case-report', 'case-records', 'case-trail'].forEach(function (x) { clear($(x)); });
+      $('case-summary').textContent = '加载中…';
+      $('case-transfer-unit').value = '';
+      ['case-transfer-note', 'case-merge-into', 'case-merge-note'].forEach(function (x) { $(x).value = ''; });
+      opError('');
+      $('case-scroll').scrollTop = 0;
+    }
+    markSelected();
+    $('case-close').focus();
+    loadCaseDetail();
+    loadUnits();
+  }
+  function showCase(open) {
+    var p = $('case-panel');
+    if (open || p.hidden) return;
+    var id = panelCase.id;
+    var hadFocus = document.activeElement && p.contains(document.activeElement);
+    p.hidden = true;
+    panelCase.id = null;
+    panelCase.data = null;
+    panelCase.clockViews = [];
+    panelCase.seq++;
+    clearTimeout(panelCase.timer);
+    markSelected();
+    if (hadFocus) {
+      var back = findCaseTitle(id);
+      if (back) back.focus();
+    }
+  }
+  function scheduleCaseRefresh() {
+    clearTimeout(panelCase.timer);
+    panelCase.timer = setTimeout(loadCaseDetail, 150);
+  }
+  function loadCaseDetail() {
+    clearTimeout(panelCase.timer);
+    var id = panelCase.id;
+    if (!id || $('case-panel').hidden) return Promise.resolve();
+    var seq = ++panelCase.seq;
+    return getJSON('/api/v1/cases/' + encodeURIComponent(id)).then(function (j) {
+      if (seq !== panelCase.seq || id !== panelCase.id) return;
+      if (!j || !j.case || typeof j.case !== 'object') throw new Error('服务器未返回案件');
+      panelCase.data = j;
+      renderCaseDetail(j);
+    }).catch(function (err) {
+      if (seq !== panelCase.seq || id !== panelCase.id) return;
+      $('case-summary').textContent = '加载失败：' + err.message;
+    });
+  }
+  function clockNameOf(c, kind) {
+    var k = (c.clocks || []).find(function (x) { return x && x.kind === kind; });
+    return (k && (k.name || k.kind)) || kind;
+  }
+  function renderCaseDetail(j) {
+    var c = j.case;
+    var sc = $('case-scroll');
+    var top = sc.scrollTop;
+    $('case-summary').textContent = '编号 ' + truncate(c.id, 40) + ' · 更新于 ' + fmtTime(j.now || new Date().toISOString());
+    renderCaseHead(c);
+    renderCaseClocks(c, j.report || {});
+    renderCaseReport(c, j.report || {});
+    renderCaseRecords(c, Array.isArray(j.records) ? j.records : []);
+    renderCaseTrail(Array.isArray(c.actions) ? c.actions : []);
+    fillUnitSelect();
+    sc.scrollTop = top;
+  }
+  function renderCaseHead(c) {
+    var h = $('case-head');
+    clear(h);
+    var r1 = el('div', 'row1');
+    r1.appendChild(el('h3', 'case-title', c.title || '（无标题）'));
+    r1.appendChild(el('span', 'badge status status-' + (STATUS_ZH[c.status] ? c.status : 'x'), STATUS_ZH[c.status] || c.status || '未知'));
+    h.appendChild(r1);
+
+    var g = el('div', 'line grades');
+    g.appendChild(gradeBadge(c.grade));
+    g.appendChild(el('span', c.grade_confirmed ? 'confirmed' : 'proposed', c.grade_confirmed ? '已研判确认' : '系统建议分级，待研判确认'));
+    var pg = Number(c.proposed_grade) || 0;
+    if (c.grade_confirmed && GRADE_ROMAN[pg] && pg !== Number(c.grade)) {
+      g.appendChild(el('span', 'dim', '（系统建议为 ' + GRADE_ROMAN[pg] + '级 ' + GRADE_ZH[pg] + '）'));
+    }
+    if (c.response_type) g.appendChild(el('span', 'dim', '回应方式：' + c.response_type));
+    h.appendChild(g);
+
+    var u = el('div', 'line unit', '责任单位：' + (c.unit_name || c.unit_id || '未分派'));
+    if (c.unit_id && c.unit_name) u.appendChild(el('span', 'dim', '（' + c.unit_id + '）'));
+    h.appendChild(u);
+    if (c.route_reason) h.appendChild(el('div', 'line route', '分派依据：' + c.route_reason));
+
+    var t = el('div', 'stats');
+    statSpan(t, '立案', fmtStamp(c.created_at));
+    if (toDate(c.first_post_at)) statSpan(t, '首条信息', fmtStamp(c.first_post_at));
+    statSpan(t, '签收', c.signed_at ? fmtStamp(c.signed_at) : '尚未签收');
+    if (c.heat) statSpan(t, '热度', Number(c.heat).toFixed(1));
+    h.appendChild(t);
+
+    if (c.merged_into) {
+      var m = el('div', 'line merged', '已并入案件 ');
+      var b = el('button', 'btn ghost', c.merged_into);
+      b.type = 'button';
+      b.title = '打开该案件';
+      b.addEventListener('click', function () { openCase(c.merged_into); });
+      m.appendChild(b);
+      h.appendChild(m);
+    }
+    var reasons = Array.isArray(c.reasons) ? c.reasons : [];
+    if (reasons.length) {
+      var det = el('details', 'reasons');
+      det.appendChild(el('summary', null, '分级依据（' + reasons.length + '）'));
+      var ul = el('ul');
+      reasons.forEach(function (r) { ul.appendChild(el('li', null, r)); });
+      det.appendChild(ul);
+      h.appendChild(det);
+    }
+  }
+  function renderCaseClocks(c, report) {
+    var list = $('case-clocks');
+    clear(list);
+    panelCase.clockViews = [];
+    var reps = Array.isArray(report.clocks) ? report.clocks : [];
+    var now = Date.now();
+    (c.clocks || []).forEach(function (k) {
+      if (!k || typeof k !== 'object') return;
+      var rep = reps.find(function (r) { return r && r.kind === k.kind; }) || null;
+      var li = el('li', 'dclock');
+      var r1 = el('div', 'row1');
+      r1.appendChild(el('span', 'name', (k.name || k.kind || '时限') + (k.hours ? '（' + k.hours + '小时）' : '')));
+      var badge = el('span', 'badge cbadge');
+      r1.appendChild(badge);
+      var remain = el('span', 'remain');
+      r1.appendChild(remain);
+      li.appendChild(r1);
+
+      var due = toDate(k.due_at);
+      var d = el('div', 'due', '截止 ' + (due ? fmtStamp(k.due_at) : '未知') + (toDate(k.started_at) ? ' · 起算 ' + fmtStamp(k.started_at) : ''));
+      if (due) d.title = due.toLocaleString('zh-CN', { hour12: false });
+      li.appendChild(d);
+
+      if (k.stopped_at) {
+        var stop = toDate(k.stopped_at);
+        var late = rep ? !!rep.overdue : !!(due && stop && stop > due);
+        li.className = 'dclock stopped' + (late ? ' late' : '');
+        remain.textContent = (late ? '超时完成 ' : '已完成 ') + fmtStamp(k.stopped_at) + (rep && rep.minutes ? '（用时 ' + fmtMin(rep.minutes) + '）' : '');
+        badge.textContent = late ? '超时' : '按时';
+        badge.className = 'badge cbadge cbadge-' + (late ? 'overdue' : 'met');
+        if (k.evidence_url) {
+          var ev = el('div', 'evidence', '证据：');
+          ev.appendChild(absLink(truncate(k.evidence_url, 80), k.evidence_url));
+          li.appendChild(ev);
+        }
+      } else {
+        panelCase.clockViews.push({ row: li, base: 'dclock', remain: remain, clock: k, item: null, badge: badge });
+      }
+
+      var rem = Array.isArray(k.reminders) ? k.reminders.filter(function (x) { return toDate(x); }) : [];
+      if (rem.length) {
+        var rw = el('div', 'reminders');
+        rw.appendChild(el('span', 'dim', '提醒时点：'));
+        rem.forEach(function (x) {
+          var past = toDate(x).getTime() <= now;
+          var chip = el('span', 'chip' + (past ? ' past' : ''), fmtStamp(x));
+          chip.title = past ? '已提醒' : '将提醒';
+          rw.appendChild(chip);
+        });
+        li.appendChild(rw);
+      }
+      if (k.source) li.appendChild(el('div', 'legal', '依据：' + k.source));
+      list.appendChild(li);
+    });
+    tickClocks();
+  }
+  function effectText(e) {
+    var hours = Number(e.hours) || 0;
+    var before = Number(e.before) || 0, after = Number(e.after) || 0;
+    if (!before) return '回应后' + hours + '小时声量 ' + fmtNum(after) + ' 条（回应前无声量）';
+    var pct = Math.round((Number(e.change) || 0) * 100);
+    return '回应后' + hours + '小时声量 ' + (pct > 0 ? '+' : '') + pct + '%';
+  }
+  function renderCaseReport(c, r) {
+    var box = $('case-report');
+    clear(box);
+    var st = el('div', 'stats');
+    var sm = Number(r.signed_minutes) || 0;
+    statSpan(st, '签收用时', c.signed_at ? fmtMin(sm) : '尚未签收');
+    statSpan(st, '按时', fmtNum(r.met));
+    statSpan(st, '超时', fmtNum(r.missed));
+    statSpan(st, '进行中', fmtNum(r.running));
+    box.appendChild(st);
+    var ul = el('ul', 'effects');
+    (Array.isArray(r.clocks) ? r.clocks : []).forEach(function (k) {
+      if (!k) return;
+      var li = el('li', k.overdue ? 'bad' : (k.met ? 'good' : null));
+      li.appendChild(el('span', 'name', (k.name || k.kind || '时限') + '：'));
+      var s;
+      if (k.stopped_at) s = '用时 ' + fmtMin(k.minutes) + (k.met ? '，按时' : '，超时');
+      else s = k.overdue ? '已超时，尚未回应' : '尚未回应';
+      li.appendChild(el('span', null, s));
+      if (k.effect && typeof k.effect === 'object') {
+        var e = el('span', 'effect' + ((Number(k.effect.change) || 0) < 0 && k.effect.before ? ' down' : ''), effectText(k.effect));
+        e.title = '回应前' + (Number(k.effect.hours) || 0) + '小时 ' + fmtNum(k.effect.before) + ' 条，回应后 ' + fmtNum(k.effect.after) + ' 条';
+        li.appendChild(document.createTextNode('；'));
+        li.appendChild(e);
+      }
+      ul.appendChild(li);
+    });
+    if (ul.childNodes.length) box.appendChild(ul);
+  }
+  function renderCaseRecords(c, recs) {
+    var list = $('case-records');
+    clear(list);
+    recs.forEach(function (m) {
+      if (!m || !m.record || typeof m.record !== 'object') return;
+      var r = m.record;
+      var li = el('li', 'record');
+      var r1 = el('div', 'row1');
+      r1.appendChild(el('span', 'badge rkind rkind-' + (RECORD_ZH[r.kind] ? r.kind : 'x'), RECORD_ZH[r.kind] || r.kind || '记录'));
+      r1.appendChild(absLink(r.title || r.url || '（无标题）', r.url, 'title'));
+      if (toDate(r.published_at)) r1.appendChild(el('span', 't', fmtStamp(r.published_at)));
+      li.appendChild(r1);
+      var meta = el('div', 'stats');
+      if (typeof m.score === 'number') statSpan(meta, '相关度', Math.round(m.score * 100) + '%');
+      if (r.unit_id) statSpan(meta, '发布单位', r.unit_id);
+      li.appendChild(meta);
+      var reasons = Array.isArray(m.reasons) ? m.reasons : [];
+      if (reasons.length) {
+        var ul = el('ul', 'why');
+        reasons.forEach(function (x) { ul.appendChild(el('li', null, x)); });
+        li.appendChild(ul);
+      }
+      if (m.evidence) {
+        var name = clockNameOf(c, m.evidence);
+        var b = el('button', 'btn primary', '作为“' + name + '”的回应证据');
+        b.type = 'button';
+        if (!absHref(r.url)) {
+          b.disabled = true;
+          b.title = '该记录没有 http/https 网址，不能作为证据';
+        }
+        b.addEventListener('click', function () { useAsEvidence(c, m, name, b); });
+        var acts = el('div', 'actions');
+        acts.appendChild(b);
+        li.appendChild(acts);
+      }
+      list.appendChild(li);
+    });
+  }
+  function renderCaseTrail(actions) {
+    var list = $('case-trail');
+    clear(list);
+    var sorted = actions.filter(function (a) { return a && typeof a === 'object'; }).map(function (a, i) { return { a: a, i: i }; });
+    sorted.sort(function (x, y) {
+      var tx = toDate(x.a.at), ty = toDate(y.a.at);
+      var d = (tx ? tx.getTime() : 0) - (ty ? ty.getTime() : 0);
+      return d || ((Number(x.a.id) || 0) - (Number(y.a.id) || 0)) || x.i - y.i;
+    });
+    sorted.forEach(function (x) {
+      var a = x.a;
+      var li = el('li', 'act act-' + (ACTION_ZH[a.kind] ? a.kind : 'x'));
+      var r1 = el('div', 'row1');
+      var t = el('span', 't', fmtStamp(a.at, true));
+      if (toDate(a.at)) t.title = toDate(a.at).toLocaleString('zh-CN', { hour12: false });
+      r1.appendChild(t);
+      r1.appendChild(el('span', 'badge akind', ACTION_ZH[a.kind] || a.kind || '操作'));
+      r1.appendChild(el('span', 'actor', a.actor || '（未署名）'));
+      li.appendChild(r1);
+      if (a.note) li.appendChild(el('div', 'note', a.note));
+      if (a.evidence_url) {
+        var ev = el('div', 'evidence', '证据：');
+        ev.appendChild(absLink(truncate(a.evidence_url, 80), a.evidence_url));
+        li.appendChild(ev);
+      }
+      if (a.origin) li.appendChild(el('div', 'origin', '来源：' + a.origin));
+      list.appendChild(li);
+    });
+  }
+  function useAsEvidence(c, m, name, btn) {
+    var u = String(m.record.url || '').trim();
+    if (!absHref(u)) { toast('该记录没有 http/https 网址，不能作为证据', true); return; }
+    var who = actor();
+    if (!who) return;
+    var kind = m.evidence === 'press_conference' ? 'press_conference' : 'respond';
+    opError('');
+    postAction(c, { action: kind, actor: who, note: '采用政务记录：' + truncate(m.record.title || u, 80), evidence_url: u }, btn,
+      '已记录“' + name + '”的回应证据', { onError: function (msg) { opError('记录证据失败：' + msg); } });
+  }
+
+  // units for transfer: fetched once, shown as a tree
+  var units = { list: null, loading: null, failed: false };
+  function loadUnits() {
+    if (units.list || units.loading) return units.loading || Promise.resolve();
+    units.loading = getJSON('/api/v1/units').then(function (j) {
+      var l = (j && Array.isArray(j.units)) ? j.units : [];
+      units.list = l.filter(function (u) { return u && typeof u.id === 'string' && u.id; });
+      units.failed = !units.list.length;
+      if (units.failed) units.list = null;
+    }).catch(function (err) {
+      units.failed = true;
+      toast('单位列表加载失败：' + err.message + '（转办时可手工输入单位编号）', true);
+    }).then(function () {
+      units.loading = null;
+      fillUnitSelect();
+    });
+    return units.loading;
+  }
+  function fillUnitSelect() {
+    var sel = $('case-transfer-unit');
+    var keep = sel.value;
+    var cur = panelCase.data && panelCase.data.case ? panelCase.data.case.unit_id : '';
+    clear(sel);
+    var first = el('option', null, units.list ? '选择接收单位…' : (units.failed ? '单位列表未加载，提交时输入编号' : '单位列表加载中…'));
+    first.value = '';
+    sel.appendChild(first);
+    if (!units.list) { sel.value = ''; return; }
+    var byParent = new Map(), ids = new Set();
+    units.list.forEach(function (u) { ids.add(u.id); });
+    units.list.forEach(function (u) {
+      var p = u.parent_id && ids.has(u.parent_id) && u.parent_id !== u.id ? u.parent_id : '';
+      if (!byParent.has(p)) byParent.set(p, []);
+      byParent.get(p).push(u);
+    });
+    var seen = new Set();
+    function add(parent, depth) {
+      (byParent.get(parent) || []).forEach(function (u) {
+        if (seen.has(u.id)) return;
+        seen.add(u.id);
+        var o = el('option', null, '　'.repeat(Math.min(depth, 8)) + (u.name || u.id) + (u.id === cur ? '（当前）' : ''));
+        o.value = u.id;
+        o.title = u.id;
+        if (u.id === cur) o.disabled = true;
+        sel.appendChild(o);
+        add(u.id, depth + 1);
+      });
+    }
+    add('', 0);
+    units.list.forEach(function (u) { if (!seen.has(u.id)) { seen.add(u.id); var o = el('option', null, u.name || u.id); o.value = u.id; sel.appendChild(o); } }); // cycles
+    sel.value = keep && keep !== cur && seen.has(keep) ? keep : '';
+  }
+  function doTransfer(ev) {
+    ev.preventDefault();
+    var c = panelCase.data && panelCase.data.case;
+    if (!c) return;
+    opError('');
+    var unit = $('case-transfer-unit').value;
+    if (!unit && !units.list) {
+      unit = (window.prompt('单位列表未能加载，请输入接收单位编号：', '') || '').trim();
+    }
+    if (!unit) { opError('请选择接收单位'); $('case-transfer-unit').focus(); return; }
+    if (unit === c.unit_id) { opError('案件已由该单位办理，无需转办'); return; }
+    var note = $('case-transfer-note').value.trim();
+    if (!note) { opError('请填写转办理由'); $('case-transfer-note').focus(); return; }
+    var who = actor();
+    if (!who) return;
+    postAction(c, { action: 'transfer', actor: who, note: note, unit_id: unit }, $('case-transfer-btn'), '已转办：' + truncate(c.title, 30), {
+      onError: function (msg) { opError('转办失败：' + msg); },
+      onOk: function () { $('case-transfer-note').value = ''; $('case-transfer-unit').value = ''; }
+    });
+  }
+  function doMerge(ev) {
+    ev.preventDefault();
+    var c = panelCase.data && panelCase.data.case;
+    if (!c) return;
+    opError('');
+    var into = $('case-merge-into').value.trim();
+    if (!into) { opError('请输入要并入的案件编号'); $('case-merge-into').focus(); return; }
+    if (into === c.id) { opError('案件不能并入自己'); return; }
+    if (typeof window.confirm === 'function' && !window.confirm('确认将本案并入案件 ' + truncate(into, 40) + '？本案将关闭，转由该案继续办理。')) return;
+    var who = actor();
+    if (!who) return;
+    var note = $('case-merge-note').value.trim();
+    postAction(c, { action: 'merge', actor: who, note: note, into: into }, $('case-merge-btn'), '已并入案件 ' + truncate(into, 40), {
+      onError: function (msg) { opError('合并失败：' + msg); },
+      onOk: function () { $('case-merge-into').value = ''; $('case-merge-note').value = ''; }
+    });
+  }
+
+  // ---------- units' timeliness (单位时效) ----------
+  function showUnits(open) {
+    var p = $('units-panel'), btn = $('units-btn');
+    if (open === p.hidden) {
+      if (open) hideOtherPanels('units');
+      p.hidden = !open;
+      btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+      if (open) {
+        loadUnitReport();
+        $('units-close').focus();
+      } else if (document.activeElement && p.contains(document.activeElement)) {
+        btn.focus();
+      }
+    }
+  }
+  function decided(u) { return (Number(u.met) || 0) + (Number(u.missed) || 0); }
+  var unitReportSeq = 0;
+  function loadUnitReport() {
+    var seq = ++unitReportSeq;
+    $('units-summary').textContent = '加载中…';
+    return getJSON('/api/v1/reports/units').then(function (j) {
+      if (seq !== unitReportSeq) return;
+      var list = ((j && Array.isArray(j.units)) ? j.units : []).filter(function (u) { return u && typeof u === 'object'; });
+      // worst first: lowest on-time rate among units with decided clocks, then the most missed; units with nothing decided last
+      list.sort(function (a, b) {
+        var da = decided(a) > 0, db = decided(b) > 0;
+        if (da !== db) return da ? -1 : 1;
+        var ra = Number(a.on_time_rate) || 0, rb = Number(b.on_time_rate) || 0;
+        if (da && ra !== rb) return ra - rb;
+        return ((Number(b.missed) || 0) - (Number(a.missed) || 0)) || ((Number(b.cases) || 0) - (Number(a.cases) || 0)) ||
+          String(a.unit_name || a.unit_id || '').localeCompare(String(b.unit_name || b.unit_id || ''), 'zh-CN');
+      });
+      var rows = $('units-rows');
+      clear(rows);
+      list.forEach(function (u) { rows.appendChild(unitRow(u)); });
+      $('units-empty').hidden = list.length > 0;
+      $('units-summary').textContent = '共 ' + list.length + ' 个单位、' + fmtNum(j && j.cases) + ' 件案件，按时率最低的在前';
+    }).catch(function (err) {
+      if (seq !== unitReportSeq) return;
+      $('units-summary').textContent = '加载失败：' + err.message;
+    });
+  }
+  function unitRow(u) {
+    var tr = el('tr');
+    var name = el('td', 'uname', u.unit_name || u.unit_id || '未分派');
+    if (u.unit_id) name.title = u.unit_id;
+    tr.appendChild(name);
+    tr.appendChild(el('td', 'num', fmtNum(u.cases)));
+    var d = decided(u), rate = Math.max(0, Math.min(1, Number(u.on_time_rate) || 0));
+    var rt = el('td', 'num rate' + (d ? (rate < 0.6 ? ' bad' : rate < 0.9 ? ' warn' : ' good') : ''), d ? Math.round(rate * 100) + '%' : '—');
+    rt.title = '按时 ' + fmtNum(u.met) + '，超时 ' + fmtNum(u.missed) + '，进行中 ' + fmtNum(u.running);
+    tr.appendChild(rt);
+    var sg = el('td', 'num', (Number(u.signed) || 0) > 0 ? fmtMin(u.median_sign_min) : '—');
+    sg.title = '已签收 ' + fmtNum(u.signed) + ' 件';
+    tr.appendChild(sg);
+    var am = Number(u.median_answer_min) || 0;
+    tr.appendChild(el('td', 'num', am > 0 ? fmtMin(am) : ((Number(u.met) || 0) > 0 ? fmtMin(0) : '—')));
+    return tr;
   }
 
   // ---------- crawled sources' health ----------
@@ -626,7 +1158,7 @@
       panel.hidden = !open;
       btn.setAttribute('aria-expanded', open ? 'true' : 'false');
       if (open) {
-        $('search-panel').hidden = true;
+        hideOtherPanels('sources');
         renderSourceList();
         $('sources-close').focus();
       } else if (document.activeElement && panel.contains(document.activeElement)) {
@@ -685,7 +1217,7 @@
   var searchSeq = 0;
   function search(q) {
     var seq = ++searchSeq;
-    showSources(false);
+    hideOtherPanels('search');
     $('search-panel').hidden = false;
     $('search-summary').textContent = '检索中…';
     clear($('search-hits'));
@@ -737,7 +1269,7 @@
     ws.onopen = function () {
       setConn('open', '实时连接正常');
       backoff = 1000;
-      if (everOpen) load(); // catch up on what changed while we were away
+      if (everOpen) { load(); scheduleCaseRefresh(); } // catch up on what changed while we were away
       everOpen = true;
     };
     ws.onmessage = function (ev) {
@@ -747,7 +1279,10 @@
       switch (m.type) {
         case 'post': if (m.data) onPost(m.data); break;
         case 'event': upsertEvent(m.data); break;
-        case 'case': upsertCase(m.data); break;
+        case 'case':
+          upsertCase(m.data);
+          if (m.data && m.data.id && m.data.id === panelCase.id) scheduleCaseRefresh();
+          break;
         case 'source':
           if (upsertSource(m.data)) toast(sourceAlarmText(m.data), true);
           scheduleSources();
@@ -778,7 +1313,14 @@
   }
 
   // ---------- wiring ----------
+  // The drawers open below the header, whose height depends on the width.
+  function measureHeader() {
+    var h = $('top'), root = document.documentElement;
+    if (h && h.offsetHeight && root && root.style && root.style.setProperty) root.style.setProperty('--header-h', h.offsetHeight + 'px');
+  }
   function init() {
+    measureHeader();
+    if (typeof window.addEventListener === 'function') window.addEventListener('resize', measureHeader);
     try { $('actor').value = localStorage.getItem(ACTOR_KEY) || ''; } catch (e) { /* storage disabled */ }
     $('actor').addEventListener('change', saveActor);
     $('search-form').addEventListener('submit', function (ev) {
@@ -788,8 +1330,14 @@
     $('search-close').addEventListener('click', function () { $('search-panel').hidden = true; });
     $('sources-btn').addEventListener('click', function () { showSources($('sources-panel').hidden); });
     $('sources-close').addEventListener('click', function () { showSources(false); });
+    $('case-close').addEventListener('click', function () { showCase(false); });
+    $('case-transfer-form').addEventListener('submit', doTransfer);
+    $('case-merge-form').addEventListener('submit', doMerge);
+    $('units-btn').addEventListener('click', function () { showUnits($('units-panel').hidden); });
+    $('units-close').addEventListener('click', function () { showUnits(false); });
+    $('units-refresh').addEventListener('click', loadUnitReport);
     document.addEventListener('keydown', function (ev) {
-      if (ev.key === 'Escape') { $('search-panel').hidden = true; showSources(false); }
+      if (ev.key === 'Escape') { $('search-panel').hidden = true; showSources(false); showCase(false); showUnits(false); }
       if (ev.key === '/' && document.activeElement && document.activeElement.tagName !== 'INPUT') { ev.preventDefault(); $('q').focus(); }
     });
     $('feed-pause').addEventListener('click', function () {

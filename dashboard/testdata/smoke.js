@@ -1,6 +1,7 @@
 // Smoke test of static/app.js in node with a minimal fake DOM, fake fetch and
 // fake WebSocket: loads, applies stream messages, clicks case buttons, searches,
-// shows the crawled sources' health.
+// shows the crawled sources' health, opens a case's detail panel (clocks,
+// report, records, trail, transfer, merge) and the units' timeliness.
 // Usage: node smoke.js index.html app.js   (prints "ok" or exits 1)
 'use strict';
 const fs = require('fs');
@@ -94,6 +95,12 @@ const document = {
 // the panels are children of body, so that focus can be traced to them
 for (const id of ['search-panel', 'sources-panel']) body.appendChild(byId[id]);
 for (const id of ['sources-summary', 'sources-close', 'sources-list']) byId['sources-panel'].appendChild(byId[id]);
+for (const id of ['case-panel', 'units-panel']) body.appendChild(byId[id]);
+for (const id of ['case-summary', 'case-close', 'case-scroll', 'case-head', 'case-clocks', 'case-report', 'case-records', 'case-trail', 'case-op-error',
+  'case-transfer-form', 'case-transfer-unit', 'case-transfer-note', 'case-transfer-btn', 'case-merge-form', 'case-merge-into', 'case-merge-note', 'case-merge-btn']) {
+  byId['case-panel'].appendChild(byId[id]);
+}
+for (const id of ['units-summary', 'units-refresh', 'units-close', 'units-rows', 'units-empty']) byId['units-panel'].appendChild(byId[id]);
 
 // ---------- fake network ----------
 const now = Date.now();
@@ -122,6 +129,49 @@ let sources = [
   { source: 's-new', status: 'new', reason: '尚未运行', interval_ns: 30 * M * 1e6, runs: 0 },
   { source: 's-broken', status: 'broken', reason: '连续 3 次抓取失败：HTTP 503', interval_ns: 240 * M * 1e6, last_run: iso(-3 * M), runs: 9, failed_runs: 9, error_rate: 0.9, consecutive_errors: 3, last_error: 'HTTP 503' },
 ];
+// the detail of c-late: one clock running past its deadline, one stopped with a hostile evidence URL
+const recURL = 'https://gov.example/records/1';
+const confURL = 'https://gov.example/records/3';
+const legal = '《国务院办公厅关于在政务公开工作中进一步做好政务舆情回应的通知》（国办发〔2016〕61号）';
+const detailActions = [
+  { id: 3, case_id: 'c-late', kind: 'remind', actor: '系统', note: '距“发布权威信息”截止还有 1 小时', at: iso(-2 * H), origin: 'alerting@node1' },
+  { id: 1, case_id: 'c-late', kind: 'open', actor: '系统', note: '自动立案', at: iso(-6 * H), origin: 'alerting@node1' },
+  { id: 2, case_id: 'c-late', kind: 'sign', actor: '李四', note: evil, at: iso(-5 * H), origin: '10.0.0.8 ' + evil },
+  { id: 4, case_id: 'c-late', kind: 'press_conference', actor: '王五', note: '发布会', evidence_url: 'javascript:alert(1)', at: iso(-1 * H), origin: '10.0.0.9' },
+];
+const detail = () => ({
+  case: Object.assign({}, cases[2], {
+    proposed_grade: 2, grade: 1, grade_confirmed: true, unit_id: 'u-city', unit_name: '市政府', route_reason: '事发地“某市”属市政府管辖 ' + evil,
+    response_type: '权威信息', created_at: iso(-6 * H), first_post_at: iso(-7 * H), signed_at: iso(-5 * H), heat: 88.5,
+    clocks: [
+      { kind: 'authoritative_release', name: '发布权威信息', hours: 5, started_at: iso(-6 * H), due_at: iso(-1 * H), reminders: [iso(-3.5 * H), iso(-2 * H)], source: legal },
+      { kind: 'press_conference', name: '召开新闻发布会', hours: 24, started_at: iso(-6 * H), due_at: iso(18 * H), stopped_at: iso(-1 * H), evidence_url: 'javascript:alert(1)', source: legal + evil },
+    ],
+    actions: detailActions.slice(),
+  }),
+  report: { case_id: 'c-late', signed_minutes: 60, met: 1, missed: 1, running: 0, clocks: [
+    { kind: 'authoritative_release', name: '发布权威信息', due_at: iso(-1 * H), met: false, overdue: true },
+    { kind: 'press_conference', name: '召开新闻发布会', due_at: iso(18 * H), stopped_at: iso(-1 * H), minutes: 300, met: true, overdue: false, effect: { hours: 6, before: 250, after: 70, change: -0.72 } },
+  ] },
+  records: [
+    { record: { id: 'r1', kind: 'disclosure', title: '关于某市暴雨内涝情况的通报', url: recURL, unit_id: 'u-city', published_at: iso(-30 * M) }, score: 0.82,
+      reasons: ['共同关键词：暴雨、内涝', '立案后由本单位系统发布，可作为“发布权威信息”的证据'], evidence: 'authoritative_release' },
+    { record: { id: 'r2', kind: 'interpretation', title: '政策解读 ' + evil, url: 'javascript:alert(1)', published_at: iso(-D) }, score: 0.4, reasons: ['标题相近 ' + evil] },
+    { record: { id: 'r3', kind: 'disclosure', title: '新闻发布会实录', url: confURL, unit_id: 'u-city', published_at: iso(-20 * M) }, score: 0.5, reasons: ['标题相近'], evidence: 'press_conference' },
+  ],
+  now: iso(0),
+});
+const units = [
+  { id: 'u-water', name: '市水务局', parent_id: 'u-city' },
+  { id: 'u-city', name: '市政府' },
+  { id: 'u-dist', name: '某区政府 ' + evil, parent_id: 'u-city' },
+  { id: 'u-street', name: '某街道', parent_id: 'u-dist' },
+];
+const unitReport = { cases: 10, units: [
+  { unit_id: 'u-none', unit_name: '', cases: 2, signed: 0, met: 0, missed: 0, running: 2, on_time_rate: 0, median_sign_min: 0, median_answer_min: 0 },
+  { unit_id: 'u-water', unit_name: '市水务局', cases: 5, signed: 5, met: 4, missed: 1, running: 0, on_time_rate: 0.8, median_sign_min: 12.5, median_answer_min: 200 },
+  { unit_id: 'u-city', unit_name: '市政府 ' + evil, cases: 3, signed: 2, met: 1, missed: 2, running: 1, on_time_rate: 1 / 3, median_sign_min: 95, median_answer_min: 290 },
+] };
 const calls = [];
 function respond(status, obj) {
   return Promise.resolve({ ok: status < 300, status, text: () => Promise.resolve(JSON.stringify(obj)) });
@@ -137,10 +187,21 @@ function fetch(url, opts) {
       aggregations: { by_sentiment: [{ term: 'negative', count: 2 }, { term: 'positive', count: 1 }, { term: 'neutral', count: 0 }], by_region: [{ term: '广州市', count: 3 }], top_keywords: [{ term: '暴雨', count: 3 }] },
     });
   }
+  if (url === '/api/v1/cases/c-late') return respond(200, detail());
+  if (url === '/api/v1/units') return respond(200, { units });
+  if (url === '/api/v1/reports/units') return respond(200, unitReport);
   const m = url.match(/^\/api\/v1\/cases\/([^/]+)\/actions$/);
   if (m && opts.method === 'POST') {
     const b = JSON.parse(opts.body);
     if (b.action === 'sign') return respond(200, Object.assign({}, cases[0], { status: 'signed' }));
+    if (m[1] === 'c-late' && ((b.action === 'respond' && b.evidence_url === recURL) || (b.action === 'press_conference' && b.evidence_url === confURL))) {
+      return respond(200, { case: detail().case });
+    }
+    if (b.action === 'transfer') {
+      if (b.unit_id === 'u-water') return respond(200, { case: Object.assign(detail().case, { unit_id: 'u-water', unit_name: '市水务局' }) });
+      return respond(400, { error: '接收单位“' + b.unit_id + '”不在组织树中' });
+    }
+    if (b.action === 'merge') return respond(400, { error: '要并入的案件“' + b.into + '”不存在' });
     return respond(409, { error: '案件状态不允许此操作' });
   }
   return respond(404, { error: 'not found' });
@@ -149,7 +210,8 @@ const sockets = [];
 class WebSocket { constructor(url) { this.url = url; sockets.push(this); } close() {} }
 const store = {};
 let promptAnswers = [];
-const window = { prompt: () => promptAnswers.shift() };
+const confirms = [];
+const window = { prompt: () => promptAnswers.shift(), confirm: (msg) => { confirms.push(msg); return true; } };
 const ctx = {
   window, document, fetch, WebSocket, URL, console, Math, Date, JSON, Map, Set, Array, Number, String, Promise, isNaN,
   location: { protocol: 'http:', host: '127.0.0.1:8080', href: 'http' + '://127.0.0.1:8080/' },
@@ -335,6 +397,224 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(byId['search-hits'].childNodes.length, 1);
   byId['search-close'].dispatch('click');
   assert.strictEqual(byId['search-panel'].hidden, true);
+
+
+  // ---------- case detail panel ----------
+  const listItem = (title) => byId.cases.childNodes.find((c) => c.byClass('title')[0].textContent === title);
+  const panel = byId['case-panel'];
+  const lateTitle = '超时案件 ' + evil;
+  byId['sources-btn'].dispatch('click'); // another panel open: opening the case closes it
+  calls.length = 0;
+  // a click anywhere on the item (not on its buttons) opens the panel
+  listItem(lateTitle).dispatch('click', { target: listItem(lateTitle).byClass('unit')[0] });
+  assert.strictEqual(panel.hidden, false);
+  assert.strictEqual(byId['sources-panel'].hidden, true);
+  assert.strictEqual(byId['search-panel'].hidden, true);
+  assert.strictEqual(document.activeElement, byId['case-close']);
+  await sleep(200);
+  assert.ok(calls.some((c) => c.url === '/api/v1/cases/c-late'), 'case detail fetched');
+  assert.ok(calls.some((c) => c.url === '/api/v1/units'), 'units fetched for transfer');
+  assert.ok(listItem(lateTitle).classList.contains('selected'));
+  assert.match(text('case-summary'), /编号 c-late/);
+  // head: hostile title and route reason stay text
+  const head = byId['case-head'];
+  assert.strictEqual(head.byClass('case-title')[0].textContent, lateTitle);
+  assert.strictEqual(head.byClass('case-title')[0].childNodes.length, 0);
+  assert.strictEqual(head.byClass('grade')[0].textContent, 'I级 特别重大');
+  assert.match(head.textContent, /已研判确认/);
+  assert.match(head.textContent, /系统建议为 II级 重大/);
+  assert.match(head.textContent, /责任单位：市政府（u-city）/);
+  assert.strictEqual(head.byClass('route')[0].textContent, '分派依据：事发地“某市”属市政府管辖 ' + evil);
+  assert.match(head.textContent, /回应方式：权威信息/);
+  // clocks: deadline, countdown or stop time, badge, legal source, reminders
+  const dclocks = byId['case-clocks'].childNodes;
+  assert.strictEqual(dclocks.length, 2);
+  assert.strictEqual(dclocks[0].className, 'dclock overdue');
+  assert.match(dclocks[0].byClass('remain')[0].textContent, /^已超时 1小时0分/);
+  assert.strictEqual(dclocks[0].byClass('cbadge')[0].textContent, '已超时');
+  assert.match(dclocks[0].byClass('due')[0].textContent, /^截止 \d\d-\d\d \d\d:\d\d · 起算 /);
+  assert.strictEqual(dclocks[0].byClass('legal')[0].textContent, '依据：' + legal);
+  assert.strictEqual(dclocks[0].byClass('chip').length, 2);
+  assert.ok(dclocks[0].byClass('chip').every((c) => c.classList.contains('past')));
+  assert.ok(dclocks[1].classList.contains('stopped'));
+  assert.strictEqual(dclocks[1].byClass('cbadge')[0].textContent, '按时');
+  assert.match(dclocks[1].byClass('remain')[0].textContent, /^已完成 .*（用时 5小时0分）/);
+  assert.strictEqual(dclocks[1].byClass('legal')[0].textContent, '依据：' + legal + evil);
+  assert.strictEqual(dclocks[1].byTag('a').length, 0, 'javascript: clock evidence must not become a link');
+  assert.match(dclocks[1].byClass('evidence')[0].textContent, /javascript:alert\(1\)/);
+  // report: time to sign, effect of the response
+  const rep = byId['case-report'];
+  assert.match(rep.textContent, /签收用时 1小时0分/);
+  assert.match(rep.textContent, /按时 1/);
+  assert.match(rep.textContent, /超时 1/);
+  assert.match(rep.textContent, /发布权威信息：已超时，尚未回应/);
+  assert.strictEqual(rep.byClass('effect')[0].textContent, '回应后6小时声量 -72%');
+  assert.match(rep.byClass('effect')[0].title, /回应前6小时 250 条，回应后 70 条/);
+  // records: kind, title as a safe link, reasons, evidence button
+  const recs = byId['case-records'].childNodes;
+  assert.strictEqual(recs.length, 3);
+  assert.strictEqual(recs[0].byClass('rkind')[0].textContent, '政务公开');
+  const recLink = recs[0].byTag('a')[0];
+  assert.strictEqual(recLink.textContent, '关于某市暴雨内涝情况的通报');
+  assert.strictEqual(recLink.href, recURL);
+  assert.strictEqual(recLink.rel, 'noopener noreferrer');
+  assert.strictEqual(recLink.target, '_blank');
+  assert.deepStrictEqual(recs[0].byClass('why')[0].childNodes.map((l) => l.textContent), ['共同关键词：暴雨、内涝', '立案后由本单位系统发布，可作为“发布权威信息”的证据']);
+  assert.strictEqual(recs[1].byClass('rkind')[0].textContent, '政策解读');
+  assert.strictEqual(recs[1].byTag('a').length, 0, 'javascript: record URL must not become a link');
+  assert.strictEqual(recs[1].byClass('title')[0].textContent, '政策解读 ' + evil);
+  assert.strictEqual(recs[1].byClass('why')[0].textContent, '标题相近 ' + evil);
+  assert.strictEqual(recs[1].byTag('button').length, 0, 'no evidence proposed: no button');
+  const evBtn = recs[0].byTag('button')[0];
+  assert.strictEqual(evBtn.textContent, '作为“发布权威信息”的回应证据');
+  assert.strictEqual(recs[2].byTag('button')[0].textContent, '作为“召开新闻发布会”的回应证据');
+  // trail: oldest first, Chinese labels, hostile note and origin stay text, no javascript: link
+  const trail = byId['case-trail'].childNodes;
+  assert.deepStrictEqual(trail.map((l) => l.byClass('akind')[0].textContent), ['立案', '签收', '时限提醒', '新闻发布会']);
+  assert.deepStrictEqual(trail.map((l) => l.byClass('actor')[0].textContent), ['系统', '李四', '系统', '王五']);
+  assert.match(trail[1].byClass('t')[0].textContent, /^\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.strictEqual(trail[1].byClass('note')[0].textContent, evil);
+  assert.strictEqual(trail[1].byClass('note')[0].childNodes.length, 0, 'note holds text only');
+  assert.strictEqual(trail[1].byClass('origin')[0].textContent, '来源：10.0.0.8 ' + evil);
+  assert.strictEqual(trail[3].byTag('a').length, 0, 'javascript: evidence must not become a link');
+  assert.match(trail[3].byClass('evidence')[0].textContent, /javascript:alert\(1\)/);
+  // nothing in the panel was parsed as HTML, and every link is http(s)
+  assert.strictEqual(panel.byTag('img').length, 0);
+  for (const a of panel.byTag('a')) {
+    assert.match(a.href, /^https?:\/\//);
+    assert.strictEqual(a.rel, 'noopener noreferrer');
+  }
+  // countdowns keep running in the panel
+  assert.strictEqual(dclocks[0].byClass('remain')[0].textContent.startsWith('已超时'), true);
+
+  // the evidence button posts respond with the record's URL, then refreshes
+  calls.length = 0;
+  evBtn.dispatch('click');
+  await sleep(100);
+  const posted = calls.filter((c) => c.opts.method === 'POST');
+  assert.strictEqual(posted.length, 1);
+  assert.strictEqual(posted[0].url, '/api/v1/cases/c-late/actions');
+  const eb = JSON.parse(posted[0].opts.body);
+  assert.strictEqual(eb.action, 'respond');
+  assert.strictEqual(eb.actor, '张三');
+  assert.strictEqual(eb.evidence_url, recURL);
+  assert.match(eb.note, /关于某市暴雨内涝情况的通报/);
+  assert.ok(calls.some((c) => c.url === '/api/v1/cases/c-late' && !c.opts.method), 'panel refetched after the action');
+  assert.strictEqual(text('toast'), '已记录“发布权威信息”的回应证据');
+  // a press conference record posts press_conference
+  calls.length = 0;
+  byId['case-records'].childNodes[2].byTag('button')[0].dispatch('click');
+  await sleep(100);
+  const pc = JSON.parse(calls.find((c) => c.opts.method === 'POST').opts.body);
+  assert.strictEqual(pc.action, 'press_conference');
+  assert.strictEqual(pc.evidence_url, confURL);
+
+  // a case message for the shown case refetches it; one for another case does not
+  await sleep(250);
+  calls.length = 0;
+  send({ type: 'case', at: iso(0), data: Object.assign({}, cases[1]) });
+  await sleep(300);
+  assert.ok(!calls.some((c) => c.url === '/api/v1/cases/c-late'), 'another case: no refetch');
+  detailActions.push({ id: 6, case_id: 'c-late', kind: 'overdue', actor: '系统', note: '“发布权威信息”已超时，已上报', at: iso(0), origin: 'alerting@node1' });
+  send({ type: 'case', at: iso(0), data: Object.assign({}, cases[2], { actions: detailActions }) });
+  await sleep(300);
+  assert.strictEqual(calls.filter((c) => c.url === '/api/v1/cases/c-late').length, 1, 'shown case refetched once');
+  assert.strictEqual(byId['case-trail'].lastChild.byClass('akind')[0].textContent, '超时');
+  assert.strictEqual(byId['case-trail'].lastChild.byClass('note')[0].textContent, '“发布权威信息”已超时，已上报');
+
+  // transfer: units offered as a tree, current unit disabled, reason required, API errors shown
+  const opts = byId['case-transfer-unit'].childNodes;
+  assert.deepStrictEqual(opts.map((o) => o.value), ['', 'u-city', 'u-water', 'u-dist', 'u-street']);
+  assert.strictEqual(opts[1].disabled, true);
+  assert.strictEqual(opts[1].textContent, '市政府（当前）');
+  assert.strictEqual(opts[3].textContent, '　某区政府 ' + evil);
+  assert.strictEqual(opts[4].textContent, '　　某街道');
+  calls.length = 0;
+  byId['case-transfer-form'].dispatch('submit');
+  assert.strictEqual(text('case-op-error'), '请选择接收单位');
+  assert.strictEqual(byId['case-op-error'].hidden, false);
+  byId['case-transfer-unit'].value = 'u-dist';
+  byId['case-transfer-form'].dispatch('submit');
+  assert.strictEqual(text('case-op-error'), '请填写转办理由');
+  assert.strictEqual(document.activeElement, byId['case-transfer-note']);
+  assert.strictEqual(calls.length, 0);
+  byId['case-transfer-note'].value = '属区级事权';
+  byId['case-transfer-form'].dispatch('submit');
+  await sleep(100);
+  assert.deepStrictEqual(JSON.parse(calls[0].opts.body), { action: 'transfer', actor: '张三', note: '属区级事权', unit_id: 'u-dist' });
+  assert.strictEqual(text('case-op-error'), '转办失败：接收单位“u-dist”不在组织树中');
+  assert.strictEqual(text('toast'), '操作失败：接收单位“u-dist”不在组织树中');
+  assert.strictEqual(byId['case-transfer-btn'].disabled, false);
+  byId['case-transfer-unit'].value = 'u-water';
+  calls.length = 0;
+  byId['case-transfer-form'].dispatch('submit');
+  await sleep(100);
+  assert.deepStrictEqual(JSON.parse(calls[0].opts.body), { action: 'transfer', actor: '张三', note: '属区级事权', unit_id: 'u-water' });
+  assert.strictEqual(byId['case-op-error'].hidden, true);
+  assert.strictEqual(byId['case-transfer-note'].value, '');
+  assert.match(text('toast'), /^已转办：/);
+
+  // merge: the other case's id required, not itself; API errors shown
+  calls.length = 0;
+  byId['case-merge-form'].dispatch('submit');
+  assert.strictEqual(text('case-op-error'), '请输入要并入的案件编号');
+  byId['case-merge-into'].value = ' c-late ';
+  byId['case-merge-form'].dispatch('submit');
+  assert.strictEqual(text('case-op-error'), '案件不能并入自己');
+  assert.strictEqual(calls.length, 0);
+  byId['case-merge-into'].value = 'c-none';
+  byId['case-merge-note'].value = '同一事件';
+  byId['case-merge-form'].dispatch('submit');
+  await sleep(100);
+  assert.strictEqual(confirms.length, 1);
+  assert.deepStrictEqual(JSON.parse(calls[0].opts.body), { action: 'merge', actor: '张三', note: '同一事件', into: 'c-none' });
+  assert.strictEqual(text('case-op-error'), '合并失败：要并入的案件“c-none”不存在');
+
+  // Esc closes the panel and gives the focus back to the case in the list
+  await sleep(250);
+  document.dispatch('keydown', { key: 'Escape' });
+  assert.strictEqual(panel.hidden, true);
+  assert.strictEqual(document.activeElement, listItem(lateTitle).byTag('button')[0]);
+  assert.strictEqual(document.activeElement.textContent, lateTitle);
+  await sleep(150);
+  assert.ok(!listItem(lateTitle).classList.contains('selected'));
+  // the title button opens it too; the close button closes it
+  listItem(lateTitle).byTag('button')[0].dispatch('click');
+  assert.strictEqual(panel.hidden, false);
+  await sleep(100);
+  byId['case-close'].dispatch('click');
+  assert.strictEqual(panel.hidden, true);
+
+  // ---------- units' timeliness ----------
+  calls.length = 0;
+  byId['units-btn'].dispatch('click');
+  assert.strictEqual(byId['units-panel'].hidden, false);
+  assert.strictEqual(byId['units-btn'].getAttribute('aria-expanded'), 'true');
+  assert.strictEqual(document.activeElement, byId['units-close']);
+  await sleep(50);
+  assert.ok(calls.some((c) => c.url === '/api/v1/reports/units'));
+  const urows = byId['units-rows'].childNodes;
+  assert.deepStrictEqual(urows.map((r) => r.childNodes.map((td) => td.textContent)), [
+    ['市政府 ' + evil, '3', '33%', '1小时35分', '4小时50分'],
+    ['市水务局', '5', '80%', '13分钟', '3小时20分'],
+    ['u-none', '2', '—', '—', '—'],
+  ]);
+  assert.ok(urows[0].childNodes[2].classList.contains('bad'));
+  assert.strictEqual(byId['units-panel'].byTag('img').length, 0);
+  assert.match(text('units-summary'), /共 3 个单位、10 件案件/);
+  assert.strictEqual(byId['units-empty'].hidden, true);
+  // opening a case closes it
+  listItem(lateTitle).byTag('button')[0].dispatch('click');
+  assert.strictEqual(byId['units-panel'].hidden, true);
+  assert.strictEqual(byId['units-btn'].getAttribute('aria-expanded'), 'false');
+  assert.strictEqual(panel.hidden, false);
+  await sleep(100);
+  document.dispatch('keydown', { key: 'Escape' });
+  byId['units-btn'].dispatch('click');
+  await sleep(50);
+  document.dispatch('keydown', { key: 'Escape' });
+  assert.strictEqual(byId['units-panel'].hidden, true);
+  assert.strictEqual(document.activeElement, byId['units-btn']);
 
   // connection lost: reconnects with backoff
   sockets[0].onclose();
