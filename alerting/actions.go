@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"yuqing/alerting/deadline"
 	"yuqing/alerting/store"
 	"yuqing/domain"
 )
@@ -48,7 +49,7 @@ var ResponseTypes = []string{"采纳建议", "解决困难", "公布调查", "�
 var ActionKinds = []string{
 	domain.ActSign, domain.ActAssess, domain.ActRespond, domain.ActConference,
 	domain.ActEvaluate, domain.ActClose, domain.ActReopen, domain.ActEscalate,
-	domain.ActTransfer, domain.ActMerge,
+	domain.ActTransfer, domain.ActMerge, domain.ActExtend,
 }
 
 var statusZh = map[string]string{
@@ -160,6 +161,16 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		}
 		return false
 	}
+	// a case opened by hand has the clocks of its kind: a reply stops the
+	// first one still running
+	stopFirst := func() bool {
+		for _, k := range c.Clocks {
+			if k.StoppedAt == nil && c.Kind != "" {
+				return stop(k.Kind)
+			}
+		}
+		return false
+	}
 	var notes []string
 	switch req.Kind {
 	case domain.ActSign:
@@ -186,7 +197,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		if c.Grade.Major() {
 			kind = domain.ClockRelease
 		}
-		if !stop(kind) {
+		if !stop(kind) && !stopFirst() {
 			notes = append(notes, "补充回应（时限此前已停止）")
 		}
 	case domain.ActConference:
@@ -230,6 +241,28 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 			c.RouteReason += "：" + req.Note
 		}
 		c.UnitID, c.UnitName = parent.ID, parent.Name
+	case domain.ActExtend:
+		if c.Kind != deadline.KindRequest {
+			return domain.Case{}, conflict("只有依申请公开的案件可以延期答复")
+		}
+		for _, k := range c.Clocks {
+			if k.Kind == deadline.ClockRequestExtension {
+				return domain.Case{}, conflict("答复期限只能延长一次")
+			}
+		}
+		if req.Note == "" {
+			return domain.Case{}, invalid("延期须说明理由（note），并告知申请人")
+		}
+		start := c.FirstPostAt
+		for _, pc := range a.cfg.Policy.Clocks(deadline.Subject{Kind: deadline.KindRequest, Start: start, FirstPostAt: start, Extended: true}) {
+			if pc.Kind == deadline.ClockRequestExtension {
+				k := pc.Clock
+				k.Reminders, k.Source = pc.Reminders, pc.Source
+				c.Clocks = append(c.Clocks, k)
+				notes = append(notes, fmt.Sprintf("延期答复至 %s", k.DueAt.In(china).Format("2006-01-02")))
+			}
+		}
+		stop(deadline.ClockRequest) // the extension notice answers the first period
 	case domain.ActTransfer:
 		to, ok := a.tree.Get(req.UnitID)
 		if !ok {

@@ -362,6 +362,9 @@ func (a *Alerter) schedule(ctx context.Context, c domain.Case) error {
 // original start; it reports whether it replaced them. Same-class changes
 // keep the clocks, stopped ones included.
 func (a *Alerter) reclock(c *domain.Case, g domain.Grade) bool {
+	if c.Kind != "" {
+		return false // a case opened by hand keeps the clocks of its kind
+	}
 	if len(c.Clocks) > 0 && g.Major() == c.Grade.Major() {
 		return false
 	}

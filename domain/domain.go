@@ -272,8 +272,12 @@ const (
 // Case is an event raised for response: routed to a unit, with its clocks and
 // the trail of every action taken on it.
 type Case struct {
-	ID             string     `json:"id"`
-	EventID        string     `json:"event_id"`
+	ID      string `json:"id"`
+	EventID string `json:"event_id"`
+	// Kind is "" for a case raised from an event, else the kind of a case
+	// opened by hand: notice, supervision, policy, disclosure, request.
+	Kind           string     `json:"kind,omitempty"`
+	DocumentURL    string     `json:"document_url,omitempty"` // the notice, letter or request itself
 	Title          string     `json:"title"`
 	Status         string     `json:"status"`
 	ProposedGrade  Grade      `json:"proposed_grade"`
@@ -311,6 +315,7 @@ const (
 	ActTransfer   = "transfer" // handed to another unit, with the reason
 	ActMerge      = "merge"    // two events proved to be one: this case joins another
 	ActMerged     = "merged"   // recorded on the case another one joined
+	ActExtend     = "extend"   // a disclosure request's period extended once
 )
 
 // Action is one step taken on a case, recorded with who and when.

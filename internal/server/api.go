@@ -32,6 +32,7 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	mux.HandleFunc("GET /api/v1/cases", s.listCases)
 	mux.HandleFunc("GET /api/v1/cases/{id}", s.getCase)
+	mux.HandleFunc("POST /api/v1/cases", s.openCase)
 	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.caseAction)
 	mux.HandleFunc("GET /api/v1/reports/units", s.unitReport)
 	mux.HandleFunc("GET /api/v1/route", s.routeExplain)
@@ -343,6 +344,43 @@ type actionBody struct {
 	ResponseType string `json:"response_type"`
 	UnitID       string `json:"unit_id"` // transfer
 	Into         string `json:"into"`    // merge
+}
+
+// openCase is POST /cases: a case opened by hand — a notice from the
+// cyberspace office, a supervision letter (with the deadline it states), a
+// policy awaiting interpretation, information to disclose, a disclosure
+// request — with the clocks the deadline policy gives its kind.
+func (s *Server) openCase(w http.ResponseWriter, r *http.Request) {
+	var m alerting.ManualCase
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		fail(w, 400, "请求体 JSON 无效: %v", err)
+		return
+	}
+	if m.Actor == "" {
+		m.Actor = r.Header.Get("X-Yuqing-User")
+	}
+	m.Origin = origin(r)
+	c, created, err := s.Alerter.Open(r.Context(), m)
+	switch {
+	case errors.Is(err, alerting.ErrInvalid):
+		fail(w, 400, "%v", err)
+		return
+	case err != nil:
+		fail(w, 500, "登记案件失败: %v", err)
+		return
+	}
+	status := 200
+	if created {
+		status = 201
+		s.casesOpened.Inc()
+		s.Hub.Publish("case", c)
+		s.shareCase(r.Context(), c)
+		unit, _ := s.Tree.Get(c.UnitID)
+		s.notifyCase(r.Context(), c, c.ID+"/opened", "opened", clockSummary(c.Clocks), []domain.Unit{unit})
+	}
+	writeJSON(w, status, map[string]any{"case": c, "created": created})
 }
 
 // origin is where a request came from, for the audit trail: the client's
