@@ -140,7 +140,11 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 	start := c.now()
 	res.Source = src.Name
 	defer func() { res.Duration = c.now().Sub(start) }()
-	ctx, cancel := context.WithTimeout(ctx, src.RunTimeout)
+	runTimeout := src.RunTimeout
+	if runTimeout <= 0 {
+		runTimeout = builtinLimits.RunTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, runTimeout)
 	defer cancel()
 	durable := context.WithoutCancel(ctx) // records what was already emitted, even while stopping
 	c.smu.Lock()
@@ -202,7 +206,10 @@ func (c *Crawler) RunOnce(ctx context.Context, src *Source) (res Result) {
 	if batch <= 0 {
 		batch = 20
 	}
-	oldest := c.now().Add(-src.MaxAge)
+	oldest := time.Time{} // no age limit unless the source sets one (the file's default is 30 days)
+	if src.MaxAge > 0 {
+		oldest = c.now().Add(-src.MaxAge)
+	}
 	inRun := map[string]bool{}
 	complete := true // every listed item was dealt with
 	for _, cand := range cands {
