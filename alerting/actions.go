@@ -131,7 +131,9 @@ func (r *ActionRequest) check() error {
 // press_conference (with evidence: stops the 24h clock, or for III/IV the
 // 48h clock); evaluate (with a note, once something was answered); close
 // (with a note while clocks still run); reopen (a closed case); escalate
-// (hands the case to the superior unit). The case becomes answered when
+// (hands the case to the superior unit); transfer (to another unit, with a
+// reason; it signs again); merge (into another case, closing this one);
+// extend (a disclosure request's period, once). The case becomes answered when
 // every clock is stopped. Errors wrap ErrInvalid, ErrConflict or
 // store.ErrNotFound and read in Chinese.
 func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (domain.Case, error) {
@@ -164,14 +166,18 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 	// a case opened by hand has the clocks of its kind: a reply stops the
 	// first one still running
 	stopFirst := func() bool {
+		if c.Kind == "" {
+			return false
+		}
 		for _, k := range c.Clocks {
-			if k.StoppedAt == nil && c.Kind != "" {
+			if k.StoppedAt == nil {
 				return stop(k.Kind)
 			}
 		}
 		return false
 	}
 	var notes []string
+	var mergedInto *domain.Case
 	switch req.Kind {
 	case domain.ActSign:
 		if c.Status != domain.CaseOpen {
@@ -222,6 +228,9 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 			c.Heat = ev.Heat
 		}
 	case domain.ActReopen:
+		if c.MergedInto != "" {
+			return domain.Case{}, conflict("案件已并入“%s”，请在该案中办理", c.MergedInto)
+		}
 		if c.Status != domain.CaseClosed {
 			return domain.Case{}, conflict("案件未关闭（当前为“%s”），无需重新打开", StatusZh(c.Status))
 		}
@@ -240,7 +249,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		if req.Note != "" {
 			c.RouteReason += "：" + req.Note
 		}
-		c.UnitID, c.UnitName = parent.ID, parent.Name
+		c.UnitID, c.UnitName, c.SignedAt = parent.ID, parent.Name, nil
 	case domain.ActExtend:
 		if c.Kind != deadline.KindRequest {
 			return domain.Case{}, conflict("只有依申请公开的案件可以延期答复")
@@ -252,6 +261,13 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		}
 		if req.Note == "" {
 			return domain.Case{}, invalid("延期须说明理由（note），并告知申请人")
+		}
+		running := false
+		for _, k := range c.Clocks {
+			running = running || (k.Kind == deadline.ClockRequest && k.StoppedAt == nil && !k.Overdue(now))
+		}
+		if !running {
+			return domain.Case{}, conflict("答复期限已过或已答复，不能再延期")
 		}
 		start := c.FirstPostAt
 		for _, pc := range a.cfg.Policy.Clocks(deadline.Subject{Kind: deadline.KindRequest, Start: start, FirstPostAt: start, Extended: true}) {
@@ -274,7 +290,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		move := fmt.Sprintf("由%s转至%s", c.UnitName, to.Name)
 		notes = append(notes, move)
 		c.RouteReason = move + "（" + req.Actor + "）：" + req.Note
-		c.UnitID, c.UnitName = to.ID, to.Name
+		c.UnitID, c.UnitName, c.SignedAt = to.ID, to.Name, nil
 		req.Note = "理由：" + req.Note
 	case domain.ActMerge:
 		if req.Into == c.ID {
@@ -291,11 +307,7 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		}
 		notes = append(notes, fmt.Sprintf("与案件“%s”为同一事件，并入该案办理", into.Title))
 		c.MergedInto, c.Status = into.ID, domain.CaseClosed
-		// the other case learns of it (its own trail; its clocks go on)
-		if _, err := a.st.AddAction(ctx, into.ID, domain.Action{Kind: domain.ActMerged, Actor: req.Actor, At: now, Origin: req.Origin,
-			Note: fmt.Sprintf("案件“%s”（%s）并入本案", c.Title, c.ID)}); err != nil {
-			return domain.Case{}, fmt.Errorf("alerting: merge %s into %s: %w", caseID, req.Into, err)
-		}
+		mergedInto = &into
 	}
 	if len(notes) > 0 {
 		if req.Note != "" {
@@ -311,9 +323,15 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
 	}
 	c.Actions[len(c.Actions)-1] = stored
+	if mergedInto != nil { // the other case learns of it (its own trail; its clocks go on)
+		if _, err := a.st.AddAction(ctx, mergedInto.ID, domain.Action{Kind: domain.ActMerged, Actor: req.Actor, At: now, Origin: req.Origin,
+			Note: fmt.Sprintf("案件“%s”（%s）并入本案", c.Title, c.ID)}); err != nil {
+			a.log.Warn("合并记录写入失败", "case", mergedInto.ID, "err", err)
+		}
+	}
 	a.remember(c) // a closed case now waits for a secondary wave
 	if err := a.schedule(ctx, c); err != nil {
-		// the action stands; RunDue heals a stale moment when it comes due
+		// the action stands; RunDue's periodic check schedules the case again
 		a.log.Warn("提醒时间表更新失败", "case", c.ID, "err", err)
 	}
 	return c, nil

@@ -14,6 +14,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +85,12 @@ const maxProposed = 200_000
 type memo struct {
 	grade      domain.Grade
 	reopenHeat float64
+	at         time.Time
 }
+
+// memoTTL bounds how long a remembered case is trusted: another process
+// may have closed, regraded or reopened it meanwhile.
+const memoTTL = 2 * time.Minute
 
 func (a *Alerter) remember(c domain.Case) {
 	a.mu.Lock()
@@ -92,7 +98,7 @@ func (a *Alerter) remember(c domain.Case) {
 	if len(a.proposed) >= maxProposed {
 		clear(a.proposed)
 	}
-	m := memo{grade: c.ProposedGrade}
+	m := memo{grade: c.ProposedGrade, at: a.cfg.Now()}
 	if c.Status == domain.CaseClosed {
 		m.reopenHeat = reopenHeat(c)
 	}
@@ -104,7 +110,8 @@ func (a *Alerter) remember(c domain.Case) {
 const SecondaryWave = 1.5
 
 // reopenHeat is the heat at which a closed case's event reopens it; merged
-// cases never reopen (the case they joined carries the event on).
+// cases never reopen (their event's later heat is not forwarded to the
+// case they joined: staff follow it there).
 func reopenHeat(c domain.Case) float64 {
 	if c.MergedInto != "" {
 		return math.Inf(1)
@@ -119,7 +126,7 @@ func (a *Alerter) unchanged(ev domain.Event) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m, ok := a.proposed[ev.ID]
-	return ok && !moreSevere(ev.Grade, m.grade) && (m.reopenHeat == 0 || ev.Heat < m.reopenHeat)
+	return ok && a.cfg.Now().Sub(m.at) < memoTTL && !moreSevere(ev.Grade, m.grade) && (m.reopenHeat == 0 || ev.Heat < m.reopenHeat)
 }
 
 // New gives an Alerter writing to st and routing on tree.
@@ -372,8 +379,38 @@ func (a *Alerter) reclock(c *domain.Case, g domain.Grade) bool {
 	if len(c.Clocks) > 0 {
 		start, first = c.Clocks[0].StartedAt, c.Clocks[0].FirstPostAt
 	}
+	old := c.Clocks
 	c.Clocks = a.clocks(g, start, first)
+	carryAnswers(old, c.Clocks)
 	return true
+}
+
+// answeredBy says which clock of the other grade class a stopped clock
+// answers: a response (III/IV) is the authoritative release (I/II), and
+// either way round.
+var answeredBy = map[string][]string{
+	domain.ClockResponse:   {domain.ClockRelease},
+	domain.ClockRelease:    {domain.ClockResponse},
+	domain.ClockConference: {domain.ClockResponse},
+}
+
+// carryAnswers keeps the recorded answers when a regrade swaps the clocks:
+// a stopped clock stops its counterpart among the new ones, with its time
+// and evidence.
+func carryAnswers(old, clocks []domain.Clock) {
+	for _, o := range old {
+		if o.StoppedAt == nil {
+			continue
+		}
+		for i := range clocks {
+			n := &clocks[i]
+			if n.StoppedAt == nil && (n.Kind == o.Kind || slices.Contains(answeredBy[o.Kind], n.Kind)) {
+				t := *o.StoppedAt
+				n.StoppedAt, n.EvidenceURL = &t, o.EvidenceURL
+				break
+			}
+		}
+	}
 }
 
 func allStopped(cl []domain.Clock) bool {
@@ -406,10 +443,19 @@ func deriveStatus(c domain.Case) string {
 	case c.GradeConfirmed:
 		return domain.CaseAssessed
 	}
+	// signed by the unit that has it now: a transfer or escalation hands
+	// the case to a unit that must sign again
+	signed := false
 	for _, a := range c.Actions {
-		if a.Kind == domain.ActSign {
-			return domain.CaseSigned
+		switch a.Kind {
+		case domain.ActSign:
+			signed = true
+		case domain.ActTransfer, domain.ActEscalate, domain.ActReopen:
+			signed = false
 		}
+	}
+	if signed {
+		return domain.CaseSigned
 	}
 	return domain.CaseOpen
 }

@@ -383,9 +383,11 @@ func TestActions(t *testing.T) {
 						t.Error("I → II replaced the clocks (same class must keep them)")
 					}
 				}},
-			{req: ActionRequest{Kind: domain.ActAssess, Actor: "李四", Grade: domain.GradeIII}, status: domain.CaseAssessed,
+			// down to III: the 48h clock, answered by the release already on record
+			{req: ActionRequest{Kind: domain.ActAssess, Actor: "李四", Grade: domain.GradeIII}, status: domain.CaseAnswered,
 				check: func(t *testing.T, c domain.Case) {
-					if len(c.Clocks) != 1 || c.Clocks[0].Kind != domain.ClockResponse || !c.Clocks[0].DueAt.Equal(t0.Add(48*time.Hour)) {
+					if len(c.Clocks) != 1 || c.Clocks[0].Kind != domain.ClockResponse || !c.Clocks[0].DueAt.Equal(t0.Add(48*time.Hour)) ||
+						c.Clocks[0].StoppedAt == nil || c.Clocks[0].EvidenceURL != url {
 						t.Errorf("after assess III: %+v", c.Clocks)
 					}
 				}},
@@ -397,13 +399,14 @@ func TestActions(t *testing.T) {
 		}},
 		{"escalate up to the root", domain.GradeIV, []step{
 			{req: sign, status: domain.CaseSigned},
-			{req: ActionRequest{Kind: domain.ActEscalate, Actor: "张三", Note: "涉及省级政策"}, status: domain.CaseSigned,
+			// the superior has it now and must sign for it
+			{req: ActionRequest{Kind: domain.ActEscalate, Actor: "张三", Note: "涉及省级政策"}, status: domain.CaseOpen,
 				check: func(t *testing.T, c domain.Case) {
 					if c.UnitID != "zhejiang" || c.UnitName != "浙江省人民政府办公厅" || !strings.Contains(c.RouteReason, "由宁波市人民政府办公厅上报至浙江省人民政府办公厅") {
 						t.Errorf("after escalate: %s %s %q", c.UnitID, c.UnitName, c.RouteReason)
 					}
 				}},
-			{req: ActionRequest{Kind: domain.ActEscalate, Actor: "赵六"}, status: domain.CaseSigned},
+			{req: ActionRequest{Kind: domain.ActEscalate, Actor: "赵六"}, status: domain.CaseOpen},
 			{req: ActionRequest{Kind: domain.ActEscalate, Actor: "赵六"}, err: ErrConflict, msg: "已是最高一级单位"},
 		}},
 		{"invalid requests", domain.GradeIV, []step{

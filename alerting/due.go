@@ -18,7 +18,14 @@ type Fired struct {
 	Due    domain.Due
 	Action domain.Action
 	Notify []domain.Unit
+	// Late marks a reminder whose clock ran out before it could fire (the
+	// alerter was down): it is recorded, but telling anyone is pointless.
+	Late bool
 }
+
+// healEvery is how often RunDue schedules every open case's moments again,
+// so that moments lost to a failed or interleaved write come back.
+const healEvery = 10 * time.Minute
 
 // RunDue acts on due moments until ctx ends: at each reminder it reminds
 // the unit, at each deadline it marks the clock overdue and escalates to the
@@ -27,6 +34,12 @@ type Fired struct {
 // once however many alerting processes run and however often they restart
 // (FireDue). It wakes at the next moment, when this process schedules a new
 // one, and at least every poll interval for moments other processes wrote.
+// At start and every ten minutes it schedules every open case's moments
+// again from the case as stored, beside the firing.
+//
+// onFire runs after the action is recorded: what it sends (notifications)
+// is sent at most once — a crash between the record and the sending loses
+// the message, never the record on the case.
 func (a *Alerter) RunDue(ctx context.Context, poll time.Duration, onFire func(Fired)) error {
 	if poll <= 0 {
 		poll = time.Second
@@ -34,8 +47,15 @@ func (a *Alerter) RunDue(ctx context.Context, poll time.Duration, onFire func(Fi
 	healed := make(chan struct{})
 	go func() { // beside the firing, so that a long check never delays a deadline
 		defer close(healed)
-		if err := a.healDue(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("提醒时间表核对失败，继续运行", "err", err)
+		for {
+			if err := a.healDue(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("提醒时间表核对失败，稍后再试", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(healEvery):
+			}
 		}
 	}()
 	defer func() { <-healed }()
@@ -132,6 +152,10 @@ func (a *Alerter) fire(ctx context.Context, d domain.Due) (Fired, bool, error) {
 		act.Kind = domain.ActRemind
 		left := d.DueAt.Sub(now).Round(time.Minute)
 		act.Note = fmt.Sprintf("提醒%s：%s时限剩余 %s（截止 %s）", c.UnitName, clock.Name, durationZh(left), d.DueAt.In(china).Format("01-02 15:04"))
+		if !now.Before(d.DueAt) {
+			f.Late = true
+			act.Note = fmt.Sprintf("补记：%s的提醒时刻已过，时限已到（截止 %s），提醒未发送", clock.Name, d.DueAt.In(china).Format("01-02 15:04"))
+		}
 	}
 	stored, fired, err := a.st.FireDue(ctx, d, act)
 	if err != nil || !fired {
@@ -144,17 +168,21 @@ func (a *Alerter) fire(ctx context.Context, d domain.Due) (Fired, bool, error) {
 
 // healDue schedules the moments of every open case, as its clocks stand:
 // a case whose moments were lost between two writes gets them back, and
-// moments already fired stay fired.
+// moments already fired stay fired. Each case is read again under its lock,
+// so that a change made meanwhile is not undone.
 func (a *Alerter) healDue(ctx context.Context) error {
 	cases, err := a.st.ListCases(ctx, store.CaseFilter{Open: true, Limit: 1_000_000})
 	if err != nil {
 		return err
 	}
-	for _, c := range cases {
-		unlock := a.lock(c.ID)
-		err := a.st.ScheduleDue(ctx, c.ID, domain.DuesFor(c.ID, c.Clocks))
+	for _, listed := range cases {
+		unlock := a.lock(listed.ID)
+		c, err := a.st.GetCase(ctx, listed.ID)
+		if err == nil {
+			err = a.schedule(ctx, c)
+		}
 		unlock()
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
@@ -163,12 +191,18 @@ func (a *Alerter) healDue(ctx context.Context) error {
 
 var china = time.FixedZone("CST", 8*3600)
 
-// durationZh writes a duration as staff read it: 2小时30分, 45分钟.
+// durationZh writes a duration as staff read it: 3天2小时, 2小时30分, 45分钟.
 func durationZh(d time.Duration) string {
 	if d <= 0 {
 		return "0分钟"
 	}
 	h, m := int(d.Hours()), int(d.Minutes())%60
+	if h >= 48 {
+		if h%24 == 0 {
+			return fmt.Sprintf("%d天", h/24)
+		}
+		return fmt.Sprintf("%d天%d小时", h/24, h%24)
+	}
 	switch {
 	case h == 0:
 		return fmt.Sprintf("%d分钟", m)

@@ -55,7 +55,8 @@ func (a *Alerter) Open(ctx context.Context, m ManualCase) (domain.Case, bool, er
 		return domain.Case{}, false, invalid("责任单位“%s”不在组织树中", m.UnitID)
 	}
 	now := a.cfg.Now()
-	if m.Start.IsZero() {
+	startGiven := !m.Start.IsZero()
+	if !startGiven {
 		m.Start = now
 	}
 	pcs := a.cfg.Policy.Clocks(deadline.Subject{Kind: m.Kind, Start: m.Start, Stated: m.StatedAt, FirstPostAt: m.Start})
@@ -67,7 +68,13 @@ func (a *Alerter) Open(ctx context.Context, m ManualCase) (domain.Case, bool, er
 		clocks[i] = pc.Clock
 		clocks[i].Reminders, clocks[i].Source = pc.Reminders, pc.Source
 	}
-	sum := sha256.Sum256([]byte(m.Kind + "\x00" + m.Title + "\x00" + unit.ID + "\x00" + m.Start.UTC().Format(time.RFC3339)))
+	// the same document registered twice (a retried request) is one case:
+	// without a start, the day it was registered stands in for it
+	when := m.Start.UTC().Format(time.RFC3339)
+	if !startGiven {
+		when = now.In(china).Format("2006-01-02")
+	}
+	sum := sha256.Sum256([]byte(m.Kind + "\x00" + m.Title + "\x00" + unit.ID + "\x00" + when))
 	key := m.Kind + "-" + hex.EncodeToString(sum[:8])
 	c := domain.Case{
 		ID: "case-" + key, EventID: key, Kind: m.Kind, Title: truncate(m.Title, 80), Status: domain.CaseOpen,

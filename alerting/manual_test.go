@@ -17,7 +17,7 @@ func TestManualCasesTakeTheirKindsClocks(t *testing.T) {
 	if err != nil || !created || len(notice.Clocks) != 1 || !notice.Clocks[0].DueAt.Equal(stated) || notice.Kind != deadline.KindNotice {
 		t.Fatalf("notice: %+v %v %v", notice.Clocks, created, err)
 	}
-	if again, created, _ := a.Open(ctx, ManualCase{Kind: deadline.KindNotice, Title: "关于网传某小区电梯困人事件的舆情通报", UnitID: "zhejiang-ningbo", StatedAt: stated, Actor: "省网信办", Start: notice.FirstPostAt}); created || again.ID != notice.ID {
+	if again, created, _ := a.Open(ctx, ManualCase{Kind: deadline.KindNotice, Title: "关于网传某小区电梯困人事件的舆情通报", UnitID: "zhejiang-ningbo", StatedAt: stated, Actor: "省网信办"}); created || again.ID != notice.ID {
 		t.Errorf("the same notice opened twice: %s", again.ID)
 	}
 	letter, _, err := a.Open(ctx, ManualCase{Kind: deadline.KindSupervision, Title: "督办函〔2024〕12号", UnitID: "zhejiang-ningbo", Actor: "省网信办"})
@@ -51,5 +51,19 @@ func TestManualCasesTakeTheirKindsClocks(t *testing.T) {
 		if _, _, err := a.Open(ctx, bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+func TestManualCaseRetriedIsOneCase(t *testing.T) {
+	a, clk, _ := newAlerter(t, Config{})
+	m := ManualCase{Kind: deadline.KindSupervision, Title: "督办函〔2024〕13号", UnitID: "zhejiang-ningbo", Actor: "省网信办"}
+	first, _, err := a.Open(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute) // the client retries a minute later, still without a start
+	again, created, err := a.Open(context.Background(), m)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("retry opened %s (created %v, %v), want %s", again.ID, created, err, first.ID)
 	}
 }

@@ -81,8 +81,9 @@ type Uninterpreted struct {
 var policyWords = []string{"通知", "办法", "规定", "意见", "方案", "条例", "细则", "决定", "规划", "措施"}
 
 // UninterpretedPolicies lists the policies among records whose
-// interpretation is overdue as of now: no interpretation record of the
-// same unit line whose title shares most of the policy's title.
+// interpretation is overdue as of now: no interpretation record whose
+// title shares most of the policy's title (its core, without the words
+// every policy and interpretation title carries).
 func (a *Alerter) UninterpretedPolicies(records []domain.Record, now time.Time) []Uninterpreted {
 	var interps []domain.Record
 	for _, r := range records {

@@ -14,7 +14,7 @@ type ClockReport struct {
 	Name      string     `json:"name"`
 	DueAt     time.Time  `json:"due_at"`
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
-	Minutes   float64    `json:"minutes,omitempty"` // from the case's opening to the response
+	Minutes   float64    `json:"minutes,omitempty"` // from the clock's start to the response
 	Met       bool       `json:"met"`               // answered in time
 	Overdue   bool       `json:"overdue"`           // answered late, or still running past the deadline
 	Effect    *Effect    `json:"effect,omitempty"`
@@ -63,6 +63,8 @@ func Report(c domain.Case, ev *domain.Event, now time.Time) CaseReport {
 			if ev != nil && len(ev.Hourly) > 0 {
 				cr.Effect = effect(ev.Hourly, *k.StoppedAt)
 			}
+		case c.Status == domain.CaseClosed && !c.UpdatedAt.After(k.DueAt):
+			cr.Overdue = false // closed before its deadline without a reply: neither met nor missed
 		case cr.Overdue:
 			r.Missed++
 		default:

@@ -327,8 +327,8 @@ type Action struct {
 	Note        string    `json:"note,omitempty"`
 	EvidenceURL string    `json:"evidence_url,omitempty"`
 	At          time.Time `json:"at"`
-	// Origin is where the action came from: the client address of an
-	// API call, or the process for the system's own actions.
+	// Origin is where the action came from: the client address of an API
+	// call (empty for the system's own actions).
 	Origin string `json:"origin,omitempty"`
 }
 

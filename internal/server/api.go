@@ -220,6 +220,10 @@ func (s *Server) filteredCases(w http.ResponseWriter, r *http.Request) ([]domain
 		fail(w, 400, "参数 limit: %v", err)
 		return nil, false
 	}
+	if limit > maxCases && r.URL.Path != "/api/v1/reports/units" {
+		fail(w, 400, "参数 limit 最大为 %d", maxCases)
+		return nil, false
+	}
 	from, err := queryTime(v.Get("from"))
 	if err != nil {
 		fail(w, 400, "参数 from: %v", err)
@@ -273,6 +277,9 @@ func (s *Server) filteredCases(w http.ResponseWriter, r *http.Request) ([]domain
 	return out, true
 }
 
+// maxCases bounds one page of GET /cases.
+const maxCases = 1000
+
 func anyOverdue(cl []domain.Clock, now time.Time) bool {
 	for _, k := range cl {
 		if k.StoppedAt == nil && k.Overdue(now) {
@@ -295,7 +302,7 @@ func (s *Server) unitReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, 200, map[string]any{"units": alerting.UnitReport(cs, time.Now()), "cases": len(cs)})
+	writeJSON(w, 200, map[string]any{"units": alerting.UnitReport(cs, time.Now()), "case_count": len(cs)})
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
@@ -437,6 +444,13 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Hub.Publish("case", c)
+	s.shareCase(r.Context(), c)
+	if req.Kind == domain.ActTransfer || req.Kind == domain.ActEscalate {
+		// the unit that has it now hears of it
+		unit, _ := s.Tree.Get(c.UnitID)
+		key := fmt.Sprintf("%s/%s/%s", c.ID, req.Kind, c.UnitID)
+		s.notifyCase(r.Context(), c, key, "transferred", c.RouteReason+"；"+clockSummary(c.Clocks), []domain.Unit{unit})
+	}
 	writeJSON(w, 200, map[string]any{"case": c})
 }
 

@@ -62,7 +62,7 @@ func (s *Server) notifyCase(ctx context.Context, c domain.Case, key, kind, text 
 	if base == "" {
 		base = "http://" + s.cfg.Listen
 	}
-	titles := map[string]string{"opened": "新的舆情案件", domain.DueRemind: "回应时限提醒", domain.DueOverdue: "回应已超时"}
+	titles := map[string]string{"opened": "新的舆情案件", "transferred": "转办案件", domain.DueRemind: "回应时限提醒", domain.DueOverdue: "回应已超时"}
 	s.notifier.Send(ctx, notify.Message{
 		Key: key, CaseID: c.ID, Grade: c.Grade, Kind: kind,
 		Title: fmt.Sprintf("【%s】%s", titles[kind], c.Title),

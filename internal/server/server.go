@@ -303,8 +303,12 @@ func (s *Server) onDue(f alerting.Fired) {
 	s.dueFired.WithLabelValues(f.Due.Kind).Inc()
 	s.dueLatency.Observe(time.Since(f.Due.At).Seconds())
 	s.Hub.Publish("case", f.Case)
-	s.shareCase(context.Background(), f.Case)
-	s.notifyCase(context.Background(), f.Case, f.Due.Key, f.Due.Kind, f.Action.Note, f.Notify)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // never hold the deadlines up
+	defer cancel()
+	s.shareCase(ctx, f.Case)
+	if !f.Late {
+		s.notifyCase(ctx, f.Case, f.Due.Key, f.Due.Kind, f.Action.Note, f.Notify)
+	}
 }
 
 // newCrawler builds the crawler role when the configuration names a
