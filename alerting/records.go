@@ -85,10 +85,10 @@ var policyWords = []string{"通知", "办法", "规定", "意见", "方案", "�
 // title shares most of the policy's title (its core, without the words
 // every policy and interpretation title carries).
 func (a *Alerter) UninterpretedPolicies(records []domain.Record, now time.Time) []Uninterpreted {
-	var interps []domain.Record
+	var interps []map[string]bool // the interpretations' title cores, once
 	for _, r := range records {
 		if r.Kind == domain.RecordInterpretation {
-			interps = append(interps, r)
+			interps = append(interps, bigrams(policyCore(r.Title)))
 		}
 	}
 	var out []Uninterpreted
@@ -103,7 +103,7 @@ func (a *Alerter) UninterpretedPolicies(records []domain.Record, now time.Time) 
 		core := bigrams(policyCore(r.Title))
 		found := false
 		for _, in := range interps {
-			if jaccard(core, bigrams(policyCore(in.Title))) >= 0.5 {
+			if jaccard(core, in) >= 0.5 {
 				found = true
 				break
 			}
