@@ -12,15 +12,20 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"yuqing/alerting/notify"
+	"yuqing/alerting/orgtree"
 	"yuqing/domain"
 	"yuqing/ingest/client"
 	"yuqing/ingest/dataset"
@@ -34,12 +39,17 @@ func main() {
 	batch := flag.Int("batch", 2000, "posts per request")
 	keep := flag.Bool("keep", false, "keep the data folder")
 	config := flag.String("config", "", "serve with this configuration (e.g. deploy/yuqing.scaleout.yaml); default the embedded backends")
+	notifyTimes := flag.Bool("notify", false, "embedded backends with a webhook on the organisation tree's root (every unit inherits it): measure case → first notification")
 	flag.Parse()
+	if *notifyTimes && *config != "" {
+		fmt.Fprintln(os.Stderr, "--notify uses its own configuration; leave out --config")
+		os.Exit(2)
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: replaybench [--bin bin/yuqing] FILE")
 		os.Exit(2)
 	}
-	if err := run(*bin, flag.Arg(0), *config, *limit, *every, *batch, *keep); err != nil {
+	if err := run(*bin, flag.Arg(0), *config, *notifyTimes, *limit, *every, *batch, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "replaybench:", err)
 		os.Exit(1)
 	}
@@ -50,7 +60,7 @@ type sample struct {
 	at time.Time
 }
 
-func run(bin, file, config string, limit, every, batch int, keep bool) error {
+func run(bin, file, config string, notifyTimes bool, limit, every, batch int, keep bool) error {
 	ctx := context.Background()
 	posts, err := dataset.ReadFile(file, func(e error) { fmt.Fprintln(os.Stderr, "skip:", e) })
 	if err != nil {
@@ -78,6 +88,18 @@ func run(bin, file, config string, limit, every, batch int, keep bool) error {
 	var extra []string
 	if config != "" {
 		extra = []string{"--config", config}
+	}
+	var hook *webhookTimes
+	if notifyTimes {
+		if hook, err = startWebhook(); err != nil {
+			return err
+		}
+		defer hook.srv.Close()
+		cfg, err := notifyConfig(tmp, hook.url)
+		if err != nil {
+			return err
+		}
+		extra = []string{"--config", cfg}
 	}
 	proc, err := e2e.Start(bin, filepath.Join(tmp, "data"), addr, filepath.Join(tmp, "serve.log"), extra...)
 	if err != nil {
@@ -232,6 +254,21 @@ func run(bin, file, config string, limit, every, batch int, keep bool) error {
 	fmt.Printf("| graded event on websocket→case on websocket (n=%d) | p50 %s, p99 %s, max %s |\n", len(caseLags), pct(caseLags, 50), pct(caseLags, 99), pct(caseLags, 100))
 	fmt.Printf("| events | %d (I %d, II %d, III %d, IV %d, below %d) |\n", len(events.Events), grades[1], grades[2], grades[3], grades[4], grades[0])
 	fmt.Printf("| cases | %d |\n", len(cases.Cases))
+	if hook != nil {
+		time.Sleep(3 * time.Second) // the last group's wait
+		var notifyLags []time.Duration
+		hook.mu.Lock()
+		wmu.Lock()
+		for id, at := range caseSeen {
+			if got, ok := hook.first[id]; ok {
+				notifyLags = append(notifyLags, max(got.Sub(at), 0))
+			}
+		}
+		wmu.Unlock()
+		hook.mu.Unlock()
+		fmt.Printf("| case on websocket→first notification received by the unit's webhook (n=%d of %d cases) | p50 %s, p99 %s, max %s |\n",
+			len(notifyLags), len(caseSeen), pct(notifyLags, 50), pct(notifyLags, 99), pct(notifyLags, 100))
+	}
 	fmt.Printf("| keyword search with all aggregations over the index (n=%d) | p50 %s, p95 %s |\n", searchN, pct(searchLat, 50), pct(searchLat, 95))
 	fmt.Printf("| serve RSS after replay | %d MiB (peak %d MiB; at start peak %d MiB) |\n", rss>>20, peak>>20, startPeak>>20)
 	return nil
@@ -272,4 +309,55 @@ func searchLatency(ctx context.Context, base string) ([]time.Duration, int) {
 		}
 	}
 	return lat, len(lat)
+}
+
+// webhookTimes is a unit's webhook: when each case's first notification came.
+type webhookTimes struct {
+	srv   *http.Server
+	url   string
+	mu    sync.Mutex
+	first map[string]time.Time
+}
+
+func startWebhook() (*webhookTimes, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	h := &webhookTimes{url: "http://" + ln.Addr().String() + "/hook", first: map[string]time.Time{}}
+	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var p notify.WebhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		h.mu.Lock()
+		for _, m := range p.Messages {
+			if _, ok := h.first[m.CaseID]; !ok && m.CaseID != "" {
+				h.first[m.CaseID] = now
+			}
+		}
+		h.mu.Unlock()
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go h.srv.Serve(ln)
+	return h, nil
+}
+
+// notifyConfig writes the embedded backends' configuration with the default
+// organisation tree whose root notifies the webhook.
+func notifyConfig(dir, hook string) (string, error) {
+	tree := string(orgtree.DefaultYAML())
+	i := strings.Index(tree, "\nchildren:")
+	if i < 0 {
+		return "", fmt.Errorf("the default tree has no children list")
+	}
+	tree = tree[:i] + "\nnotify: [{type: webhook, url: \"" + hook + "\", name: 基准接收}]" + tree[i:]
+	units := filepath.Join(dir, "units.yaml")
+	if err := os.WriteFile(units, []byte(tree), 0o644); err != nil {
+		return "", err
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	body := "units: " + units + "\nbus: {sqlite: {}}\nindex: {bleve: {}}\nstore: {sqlite: {}}\n"
+	return cfg, os.WriteFile(cfg, []byte(body), 0o644)
 }
