@@ -189,7 +189,7 @@ func (a *Alerter) healDue(ctx context.Context) error {
 	return nil
 }
 
-var china = time.FixedZone("CST", 8*3600)
+var china = domain.China
 
 // durationZh writes a duration as staff read it: 3天2小时, 2小时30分, 45分钟.
 func durationZh(d time.Duration) string {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"yuqing/domain"
 )
 
 // Source statuses.
@@ -64,7 +66,7 @@ func (h *Health) ItemsPerDay(now time.Time) float64 {
 	return float64(sum) / float64(days)
 }
 
-var china = time.FixedZone("CST", 8*3600)
+var china = domain.China
 
 // record updates health and the adaptive schedule after a run: the
 // interval halves when the run found new items and grows by half when it

@@ -75,6 +75,10 @@ func shortHash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// China is China Standard Time (UTC+8, no daylight saving): the zone of
+// every time written without one, and of every date staff read.
+var China = time.FixedZone("CST", 8*3600)
+
 // Sentiment labels.
 const (
 	Positive = "positive"

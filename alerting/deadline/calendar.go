@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/6tail/lunar-go/HolidayUtil"
+
+	"yuqing/domain"
 )
 
 // chinaTime is China Standard Time, UTC+8 (no daylight saving since 1991).
 // Working days, holidays and the "end of a day" are all reckoned in it.
-var chinaTime = time.FixedZone("CST", 8*60*60)
+var chinaTime = domain.China
 
 // dateLayout is how schedules write days: 2027-02-14.
 const dateLayout = "2006-01-02"

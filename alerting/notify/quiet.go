@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"yuqing/domain"
 )
 
 // China is China Standard Time (UTC+8, no daylight saving since 1991). A
 // fixed zone needs no time-zone database on the host.
-var China = time.FixedZone("CST", 8*3600)
+var China = domain.China
 
 // QuietHours hold back notifications of grades III/IV (and ungraded) between
 // From and To, China time ("22:00" to "07:00" wraps past midnight), and

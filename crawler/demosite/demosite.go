@@ -18,10 +18,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"yuqing/domain"
 )
 
 // china is the site's time zone (UTC+8, no daylight saving).
-var china = time.FixedZone("CST", 8*60*60)
+var china = domain.China
 
 // step is the time between two consecutive articles of a section.
 const step = 37 * time.Minute

@@ -139,7 +139,7 @@ func queryTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02", s, time.FixedZone("CST", 8*3600)); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", s, domain.China); err == nil {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q 不是 RFC 3339 时间或 2006-01-02 日期", s)

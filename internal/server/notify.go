@@ -113,4 +113,4 @@ func clockSummary(cl []domain.Clock) string {
 	return strings.Join(parts, "，")
 }
 
-var chinaZone = time.FixedZone("CST", 8*3600)
+var chinaZone = domain.China
