@@ -303,8 +303,9 @@ func (a *Alerter) newCase(ev domain.Event) (domain.Case, domain.Action) {
 	texts := make([]string, 0, 1+len(ev.Keywords))
 	texts = append(texts, ev.Title)
 	texts = append(texts, ev.Keywords...)
-	unit, reason := a.tree.Route(ev.Region, "", texts)
-	if root := a.tree.Root(); unit.ID == root.ID && ev.Unit != "" {
+	d := a.tree.RouteFor(orgtree.Query{Region: ev.Region, Places: texts, Category: ev.Category})
+	unit, reason := d.Unit, d.Reason
+	if root := a.tree.Root(); d.Place.ID == root.ID && ev.Unit != "" {
 		if u, ok := a.tree.Find(ev.Unit); ok && u.ID != root.ID {
 			unit, reason = u, fmt.Sprintf("分析器判定责任单位为%s", u.Name)
 		}

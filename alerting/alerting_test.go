@@ -152,6 +152,11 @@ func TestHandleEventOpensRoutedCase(t *testing.T) {
 		{domain.Event{ID: "r2", Title: "某地一小区", Unit: "jiangsu-suzhou", Grade: domain.GradeIV}, "jiangsu-suzhou"},
 		{domain.Event{ID: "r3", Title: "某地一小区", Grade: domain.GradeIV}, "cn"},
 		{domain.Event{ID: "r4", Title: "两地", Keywords: []string{"宁波", "广州"}, Grade: domain.GradeIV}, "cn"},
+		// the category gives the department in charge (谁主管谁负责)
+		{domain.Event{ID: "r5", Title: "宁波一小区月饼过期", Category: "食品药品", Grade: domain.GradeIV}, "zhejiang-ningbo-amr"},
+		{domain.Event{ID: "r6", Title: "宁波一小学", Category: "教育", Grade: domain.GradeIV}, "zhejiang-ningbo-edu"},
+		{domain.Event{ID: "r7", Title: "宁波一小区", Category: "就业与社会保障", Grade: domain.GradeIV}, "zhejiang-ningbo"},
+		{domain.Event{ID: "r8", Title: "浙江某地", Region: "浙江", Category: "食品药品", Grade: domain.GradeIV}, "zhejiang-amr"},
 	}
 	for _, tc := range tests {
 		c, _, err := a.HandleEvent(ctx, tc.ev)

@@ -20,12 +20,14 @@ import (
 	"yuqing/analyzer/models"
 	"yuqing/analyzer/places"
 	"yuqing/analyzer/segment"
+	"yuqing/analyzer/taxonomy"
 	"yuqing/domain"
 )
 
 // Router picks the unit answerable for a post from its region field, its
-// author's location and the places the analyzer found, and says why.
-type Router func(region, location string, found []places.Place) (unitID, reason string)
+// author's location, its category (taxonomy) and the places the analyzer
+// found, and says why.
+type Router func(region, location, category string, found []places.Place) (unitID, reason string)
 
 // Option configures an Analyzer.
 type Option func(*Analyzer)
@@ -36,6 +38,10 @@ func WithRouter(r Router) Option { return func(a *Analyzer) { a.router = r } }
 // WithSegmenter uses seg instead of segment.Default().
 func WithSegmenter(seg *segment.Segmenter) Option { return func(a *Analyzer) { a.seg = seg } }
 
+// WithTaxonomy sorts posts into t's categories instead of the embedded
+// default taxonomy's.
+func WithTaxonomy(t *taxonomy.Taxonomy) Option { return func(a *Analyzer) { a.tax = t } }
+
 // WithNeutralThreshold overrides the sentiment model's neutral threshold: a
 // text whose top sentiment probability is below it is neutral.
 func WithNeutralThreshold(t float64) Option { return func(a *Analyzer) { a.neutral = t } }
@@ -43,21 +49,14 @@ func WithNeutralThreshold(t float64) Option { return func(a *Analyzer) { a.neutr
 // KeywordCount is how many keywords Analyze gives at most.
 const KeywordCount = 8
 
-// MinCategoryProb is the category probability below which a post's category
-// is CategoryOther: the news-headline model is unsure, often because the text
-// is about something its ten classes do not cover.
-const MinCategoryProb = 0.5
-
-// CategoryOther is the category of a post the category model is unsure of.
-const CategoryOther = "其他"
-
-// categoryZh names the category model's classes in Chinese.
+// categoryZh names the category model's news classes in Chinese.
 var categoryZh = map[string]string{
 	"finance": "财经", "realty": "房产", "stocks": "股票", "education": "教育", "science": "科技",
 	"society": "社会", "politics": "时政", "sports": "体育", "game": "游戏", "entertainment": "娱乐",
 }
 
-// CategoryZh gives the Chinese name of a category class, or the class itself.
+// CategoryZh gives the Chinese name of a news class of the category model,
+// or the class itself.
 func CategoryZh(class string) string {
 	if zh, ok := categoryZh[class]; ok {
 		return zh
@@ -72,6 +71,7 @@ type Analyzer struct {
 	neg, pos, rumorClass       int
 	neutral                    float64
 	router                     Router
+	tax                        *taxonomy.Taxonomy
 	joint                      *classify.Joint
 	// wordIDF holds, by merged feature, the IDF of each vocabulary word of
 	// the joint models, or -1 for a stop word, so keywords need no second
@@ -115,6 +115,12 @@ func New(opts ...Option) (*Analyzer, error) {
 	if a.rumor, err = models.Load(models.Rumor); err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
+	if a.tax == nil {
+		a.tax = taxonomy.Default()
+	} else if a.tax != taxonomy.Default() {
+		// the default's keywords are in the segmenter's vocabulary already
+		a.seg.AddWords(a.tax.Words())
+	}
 	a.neg, a.pos = a.sentiment.Class(domain.Negative), a.sentiment.Class(domain.Positive)
 	if a.neg < 0 || a.pos < 0 || len(a.sentiment.Classes) != 2 {
 		return nil, fmt.Errorf("analyzer: sentiment model classes %v, want negative and positive", a.sentiment.Classes)
@@ -140,6 +146,9 @@ func New(opts ...Option) (*Analyzer, error) {
 
 // NeutralThreshold is the top sentiment probability below which a text is neutral.
 func (a *Analyzer) NeutralThreshold() float64 { return a.neutral }
+
+// Taxonomy gives the categories the analyzer sorts posts into.
+func (a *Analyzer) Taxonomy() *taxonomy.Taxonomy { return a.tax }
 
 // Segmenter gives the segmenter the analyzer cuts with.
 func (a *Analyzer) Segmenter() *segment.Segmenter { return a.seg }
@@ -179,6 +188,7 @@ type scratch struct {
 	ev      []string   // evidence words
 	kw      []kwCount  // keyword candidates
 	kwTop   []kwWeight // best keywords
+	tax     taxonomy.Scratch
 }
 
 type reason struct {
@@ -233,7 +243,7 @@ func (a *Analyzer) Analyze(p *domain.Post) domain.Analysis {
 	} else {
 		a.joint.ScoreWords(tokens, sc.words, &sc.jr)
 		a.sentimentOf(sc, &res)
-		a.categoryOf(sc, &res)
+		a.categoryOf(tokens, sc, &res)
 		a.riskOf(sc, &res)
 	}
 	unitReason := a.placesOf(p, tokens, sc, &res)
@@ -299,7 +309,9 @@ func (a *Analyzer) sentimentOf(sc *scratch, res *domain.Analysis) {
 	}
 }
 
-func (a *Analyzer) categoryOf(sc *scratch, res *domain.Analysis) {
+// categoryOf sorts the post into the taxonomy: its keywords first, then the
+// news-class model's verdict (analyzer/taxonomy).
+func (a *Analyzer) categoryOf(tokens []string, sc *scratch, res *domain.Analysis) {
 	pr := sc.jr.Probs[jCategory]
 	best := 0
 	for i, v := range pr {
@@ -307,22 +319,9 @@ func (a *Analyzer) categoryOf(sc *scratch, res *domain.Analysis) {
 			best = i
 		}
 	}
-	zh := CategoryZh(a.category.Classes[best])
-	if pr[best] < MinCategoryProb {
-		res.Category = CategoryOther
-		sc.begin()
-		sc.buf = append(sc.buf, "类别不明确: 最可能为"...)
-		sc.buf = append(sc.buf, zh...)
-		sc.buf = append(sc.buf, " (概率 "...)
-		sc.float2(pr[best])
-		sc.buf = append(sc.buf, ", 低于 "...)
-		sc.float2(MinCategoryProb)
-		sc.buf = append(sc.buf, ')')
-		sc.end("category")
-		return
-	}
-	res.Category = zh
-	a.evidenceReason(sc, "category", zh, "类词", jCategory, best, "概率", pr[best])
+	r := a.tax.Classify(tokens, a.category.Classes[best], pr[best], &sc.tax)
+	res.Category = r.Category
+	sc.add("category", a.tax.Reason(r, CategoryZh))
 }
 
 func (a *Analyzer) riskOf(sc *scratch, res *domain.Analysis) {
@@ -423,7 +422,7 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 		sc.buf = sc.buf[:lo]
 	}
 	if a.router != nil {
-		unit, why := a.router(p.Region, p.Author.Location, slices.Clone(found[:about]))
+		unit, why := a.router(p.Region, p.Author.Location, res.Category, slices.Clone(found[:about]))
 		res.Unit = unit
 		unitReason = why
 	}

@@ -46,7 +46,7 @@ func TestAnalyze(t *testing.T) {
 		{
 			name:      "tragedy rumor in Ningbo",
 			post:      domain.Post{Text: "人间惨剧：今天下午约14点，宁波妇儿医院，一妇女携带一婴儿在住院楼跳楼，后抢救无效死亡。具体情况有关部门正在调查。[蜡烛] 底层民众的医疗费用猛于虎，国人的性命其何等脆弱！[泪]", Author: domain.Author{Location: "上海"}},
-			sentiment: domain.Negative, category: "社会",
+			sentiment: domain.Negative, category: "医疗卫生",
 			places:    []string{"浙江省宁波市", "上海市"},
 			keywords:  []string{"跳楼", "惨剧", "住院楼"},
 			notKw:     []string{"蜡烛", "14", "泪"},
@@ -68,7 +68,7 @@ func TestAnalyze(t *testing.T) {
 		{
 			name:      "sports headline with region field",
 			post:      domain.Post{Title: "国足2比0战胜泰国队", Text: "晋级世界杯预选赛下一阶段", Region: "北京"},
-			category:  "体育",
+			category:  "其他",
 			places:    []string{"北京市"},
 			keywords:  []string{"国足", "世界杯"},
 			riskAbove: -1, riskBelow: 1.01,
@@ -164,7 +164,7 @@ func TestAnalyzeEmptyRepost(t *testing.T) {
 func TestRouter(t *testing.T) {
 	var gotRegion, gotLoc string
 	var gotPlaces []places.Place
-	a, err := New(WithRouter(func(region, location string, ps []places.Place) (string, string) {
+	a, err := New(WithRouter(func(region, location, _ string, ps []places.Place) (string, string) {
 		gotRegion, gotLoc, gotPlaces = region, location, ps
 		if len(ps) > 0 && ps[0].Province == "浙江省" {
 			return "zj", "属地: 浙江省"

@@ -176,8 +176,11 @@ type Event struct {
 	Reasons    []string        `json:"reasons"`
 	Region     string          `json:"region,omitempty"`
 	Unit       string          `json:"unit,omitempty"`
-	Risk       float64         `json:"risk"`
-	UpdatedAt  time.Time       `json:"updated_at"`
+	// Category is the event's public-opinion category (analyzer/taxonomy):
+	// its founding post's, or the most frequent among its original posts.
+	Category  string    `json:"category,omitempty"`
+	Risk      float64   `json:"risk"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Version counts the event's writes to the store: 0 for an event not yet
 	// stored. A write that names a version someone else has already
 	// replaced fails (store.ErrConflict), so that analyzers sharing the

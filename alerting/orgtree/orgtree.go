@@ -29,6 +29,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"yuqing/alerting/notify"
+	"yuqing/analyzer/taxonomy"
 	"yuqing/domain"
 )
 
@@ -82,11 +83,13 @@ const (
 )
 
 // CategoryNames are the public-opinion categories of the analyzer's taxonomy
-// that departments can be in charge of.
-var CategoryNames = []string{
-	"突发事件与灾害", "公共安全", "食品药品", "生态环境", "医疗卫生", "教育",
-	"住房与土地", "就业与社会保障", "金融与非法集资", "执法与司法", "政府作为与政策", "其他",
-}
+// that departments can be in charge of: the embedded default taxonomy's,
+// unless the server configures another (SetCategories) before loading trees.
+var CategoryNames = taxonomy.Default().Names()
+
+// SetCategories makes names the categories departments may be in charge
+// of; call it before loading a tree, at start.
+func SetCategories(names []string) { CategoryNames = slices.Clone(names) }
 
 // IsCategory reports whether name is one of CategoryNames.
 func IsCategory(name string) bool { return slices.Contains(CategoryNames, name) }

@@ -54,7 +54,7 @@ func QueryGroups(seg *segment.Segmenter, q string) [][]string {
 		}
 		var terms []string
 		seen := map[string]bool{}
-		for _, sw := range seg.Jieba().Tokenize(w, gojieba.SearchMode, true) {
+		for _, sw := range seg.Tokenize(w, gojieba.SearchMode, true) {
 			if !IsWord(sw.Str) {
 				continue
 			}

@@ -25,7 +25,13 @@ type Config struct {
 	// MaxBacklog bounds the posts accepted but not yet analysed; past it,
 	// POST /api/v1/posts waits (the sender slows down). Default 10,000; -1 turns it off.
 	MaxBacklog int64 `yaml:"max_backlog"`
-	Alerting   struct {
+	Analyzer   struct {
+		// Taxonomy is a YAML file of public-opinion categories (see
+		// analyzer/taxonomy/default_taxonomy.yaml); empty means the embedded
+		// default. The organisation tree's departments name these categories.
+		Taxonomy string `yaml:"taxonomy"`
+	} `yaml:"analyzer"`
+	Alerting struct {
 		MinGrade string  `yaml:"min_grade"` // I, II, III or IV: open a case from this grade on; default IV
 		MinHeat  float64 `yaml:"min_heat"`
 		// Policy is the deadline policy YAML (rules with their sources,

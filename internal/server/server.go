@@ -31,6 +31,7 @@ import (
 	"yuqing/analyzer/index"
 	"yuqing/analyzer/pipeline"
 	"yuqing/analyzer/places"
+	"yuqing/analyzer/taxonomy"
 	"yuqing/crawler"
 	"yuqing/dashboard"
 	"yuqing/domain"
@@ -80,6 +81,14 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	if err := s.openBackends(context.Background()); err != nil {
 		return nil, err
 	}
+	tax := taxonomy.Default()
+	if cfg.Analyzer.Taxonomy != "" {
+		if tax, err = taxonomy.LoadFile(cfg.Analyzer.Taxonomy); err != nil {
+			return nil, fmt.Errorf("舆情分类: %w", err)
+		}
+		// departments of the tree are in charge of these categories
+		orgtree.SetCategories(tax.Names())
+	}
 	if s.Tree, err = loadTree(cfg.Units); err != nil {
 		return nil, err
 	}
@@ -96,7 +105,7 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat, Policy: policy}, alerting.WithLogger(log))
 	s.Hub = dashboard.NewHub(s.reg, dashboard.WithPostRate(cfg.Dashboard.PostRate), dashboard.WithLogger(log))
 
-	an, err := analyzer.New(analyzer.WithRouter(UnitRouter(s.Tree)))
+	an, err := analyzer.New(analyzer.WithRouter(UnitRouter(s.Tree)), analyzer.WithTaxonomy(tax))
 	if err != nil {
 		return nil, fmt.Errorf("加载分析模型: %w", err)
 	}
@@ -151,12 +160,12 @@ func loadTree(path string) (*orgtree.Tree, error) {
 // UnitRouter lets the analyzer name the unit of the organisation tree that a
 // post belongs to.
 func UnitRouter(tree *orgtree.Tree) analyzer.Router {
-	return func(region, location string, found []places.Place) (string, string) {
-		return routeUnit(tree, region, location, found)
+	return func(region, location, category string, found []places.Place) (string, string) {
+		return routeUnit(tree, region, location, category, found)
 	}
 }
 
-func routeUnit(tree *orgtree.Tree, region, location string, found []places.Place) (string, string) {
+func routeUnit(tree *orgtree.Tree, region, location, category string, found []places.Place) (string, string) {
 	names := make([]string, 0, 2*len(found))
 	for _, p := range found {
 		if p.City != "" {
@@ -166,8 +175,8 @@ func routeUnit(tree *orgtree.Tree, region, location string, found []places.Place
 			names = append(names, p.Province)
 		}
 	}
-	u, reason := tree.Route(region, location, names)
-	return u.ID, reason
+	d := tree.RouteFor(orgtree.Query{Region: region, Location: location, Places: names, Category: category})
+	return d.Unit.ID, d.Reason
 }
 
 // onIndexed feeds the dashboard; Hub.Publish never blocks.
@@ -229,6 +238,7 @@ func (s *Server) Run(ctx context.Context) error {
 	t := s.cfg.Target
 	if t == "all" || t == "analyzer" {
 		start("analyzer", s.pipeline.Run)
+		start("vocabulary", func(ctx context.Context) error { return s.watchVocabulary(ctx, s.pipeline.Analyzer.Segmenter()) })
 	}
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)

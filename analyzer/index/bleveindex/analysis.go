@@ -26,7 +26,7 @@ func init() {
 		if err != nil {
 			return nil, fmt.Errorf("bleveindex: gojieba tokenizer: %w", err)
 		}
-		return &Tokenizer{jieba: seg.Jieba()}, nil
+		return &Tokenizer{seg: seg}, nil
 	})
 	registry.RegisterAnalyzer(AnalyzerName, func(_ map[string]interface{}, cache *registry.Cache) (analysis.Analyzer, error) {
 		tok, err := cache.TokenizerNamed(TokenizerName)
@@ -47,7 +47,7 @@ func init() {
 // words found inside a longer one share its position, so positions count the
 // words of the precise segmentation.
 type Tokenizer struct {
-	jieba *gojieba.Jieba
+	seg *segment.Segmenter
 }
 
 // Tokenize implements analysis.Tokenizer. It allocates little: gojieba's
@@ -59,7 +59,7 @@ func (t *Tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	}
 	// gojieba copies the text into C memory and its words only slice it, so
 	// the input need not be copied into a string first.
-	words := t.jieba.Tokenize(unsafe.String(&input[0], len(input)), gojieba.SearchMode, true)
+	words := t.seg.Tokenize(unsafe.String(&input[0], len(input)), gojieba.SearchMode, true)
 	kept := words[:0]
 	for _, w := range words {
 		if w.Start >= 0 && w.End <= len(input) && w.Start < w.End && index.IsWord(w.Str) {
