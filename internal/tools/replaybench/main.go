@@ -116,6 +116,9 @@ func run(bin, file, config string, notifyTimes bool, limit, every, batch int, ke
 	var wmu sync.Mutex
 	graded := map[string]time.Time{}  // when the dashboard first saw the event graded
 	decided := map[string]time.Time{} // when the analyzer graded it (the event's UpdatedAt, server clock)
+	// event time from the event's first post to the post that got it graded
+	// (and so its case, at the default min_grade IV)
+	span := map[string]time.Duration{}
 	caseSeen := map[string]time.Time{}
 	caseEvent := map[string]string{}
 	go func() {
@@ -140,6 +143,7 @@ func run(bin, file, config string, notifyTimes bool, limit, every, batch int, ke
 					if _, ok := graded[ev.ID]; !ok {
 						graded[ev.ID] = now
 						decided[ev.ID] = ev.UpdatedAt
+						span[ev.ID] = ev.LastAt.Sub(ev.FirstAt)
 					}
 				}
 			case "case":
@@ -225,8 +229,11 @@ func run(bin, file, config string, notifyTimes bool, limit, every, batch int, ke
 		grades[e.Grade]++
 	}
 	wmu.Lock()
-	var caseLags, decidedLags []time.Duration
+	var caseLags, decidedLags, spans []time.Duration
 	for id, at := range caseSeen {
+		if d, ok := span[caseEvent[id]]; ok {
+			spans = append(spans, d)
+		}
 		if d, ok := decided[caseEvent[id]]; ok {
 			decidedLags = append(decidedLags, at.Sub(d))
 		}
@@ -252,6 +259,7 @@ func run(bin, file, config string, notifyTimes bool, limit, every, batch int, ke
 	fmt.Printf("| 202→searchable lag (n=%d) | p50 %s, p99 %s, max %s |\n", len(lags), pct(lags, 50), pct(lags, 99), pct(lags, 100))
 	fmt.Printf("| event graded by the analyzer→case on websocket (n=%d) | p50 %s, p99 %s, max %s |\n", len(decidedLags), pct(decidedLags, 50), pct(decidedLags, 99), pct(decidedLags, 100))
 	fmt.Printf("| graded event on websocket→case on websocket (n=%d) | p50 %s, p99 %s, max %s |\n", len(caseLags), pct(caseLags, 50), pct(caseLags, 99), pct(caseLags, 100))
+	fmt.Printf("| event's first post→the post that got it graded, in event time (n=%d) | p50 %s, p90 %s, p99 %s, max %s |\n", len(spans), pct(spans, 50), pct(spans, 90), pct(spans, 99), pct(spans, 100))
 	fmt.Printf("| events | %d (I %d, II %d, III %d, IV %d, below %d) |\n", len(events.Events), grades[1], grades[2], grades[3], grades[4], grades[0])
 	fmt.Printf("| cases | %d |\n", len(cases.Cases))
 	if hook != nil {
