@@ -3,8 +3,11 @@ package analyzer
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"yuqing/domain"
 
 	"yuqing/analyzer/classify"
 	"yuqing/analyzer/taxonomy"
@@ -85,4 +88,55 @@ func sum(xs []int) (s int) {
 		s += x
 	}
 	return s
+}
+
+// TestTaxonomyOnHeadlines shows where the held-out THUCNews headlines (the
+// category model's test split) land in the taxonomy, class by class: the
+// classes the taxonomy maps (realty, education, politics, finance, stocks)
+// should mostly land in their category, sports, games and entertainment in
+// 其他. go test -count=1 -v -run TestTaxonomyOnHeadlines ./analyzer
+func TestTaxonomyOnHeadlines(t *testing.T) {
+	const data = "../../shared/data/topics/thucnews_dev.txt"
+	exs, err := classify.ReadExamples(classify.KindCategory, []string{data}, "test")
+	if err != nil {
+		t.Skipf("no headlines: %v", err)
+	}
+	a := analyzer(t)
+	counts := map[string]map[string]int{}
+	total := map[string]int{}
+	for _, e := range exs {
+		res := a.Analyze(&domain.Post{Text: e.Text})
+		if counts[e.Label] == nil {
+			counts[e.Label] = map[string]int{}
+		}
+		counts[e.Label][res.Category]++
+		total[e.Label]++
+	}
+	share := func(class, cat string) float64 { return float64(counts[class][cat]) / float64(max(1, total[class])) }
+	var b strings.Builder
+	for _, class := range []string{"realty", "education", "politics", "finance", "stocks", "society", "science", "sports", "game", "entertainment"} {
+		fmt.Fprintf(&b, "%s (%d):", class, total[class])
+		type kv struct {
+			k string
+			v int
+		}
+		var kvs []kv
+		for k, v := range counts[class] {
+			kvs = append(kvs, kv{k, v})
+		}
+		slices.SortFunc(kvs, func(x, y kv) int { return y.v - x.v })
+		for i, p := range kvs {
+			if i == 4 {
+				break
+			}
+			fmt.Fprintf(&b, " %s %.0f%%", p.k, 100*float64(p.v)/float64(total[class]))
+		}
+		b.WriteByte('\n')
+	}
+	t.Logf("THUCNews 测试划分 %d 条标题在舆情分类中的去向:\n%s", len(exs), b.String())
+	for class, cat := range map[string]string{"realty": "住房与土地", "education": "教育", "sports": "其他", "entertainment": "其他"} {
+		if s := share(class, cat); s < 0.6 {
+			t.Errorf("%s headlines: %.0f%% in %s, want at least 60%%", class, 100*s, cat)
+		}
+	}
 }
