@@ -362,14 +362,13 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 	var arr [8]places.Place
 	found := arr[:0]
 	add := func(pl places.Place) bool {
-		for _, q := range found {
-			if q.Name == pl.Name {
-				return false
-			}
-		}
-		// a city refines its own province named earlier
 		for i, q := range found {
-			if q.City == "" && q.Province == pl.Province && pl.City != "" {
+			switch {
+			case q.Name == pl.Name || places.Contains(pl, q):
+				// known, or a finer place of it is already there
+				return false
+			case places.Contains(q, pl):
+				// a finer place refines one named earlier: 浙江 then 宁波
 				found[i] = pl
 				return true
 			}
@@ -383,14 +382,24 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 			sc.buf = append(sc.buf, "; "...)
 		}
 	}
+	// the region and the location tell which of several places of one
+	// name the text means (鼓楼区 of 南京 or of 福州)
+	var ctxArr [2]places.Place
+	context := ctxArr[:0]
 	if pl, ok := a.normalize(p.Region); ok && pl != places.Overseas {
 		add(pl)
+		context = append(context, pl)
 		sc.buf = append(sc.buf, "地区字段 "...)
 		sc.buf = append(sc.buf, p.Region...)
 	}
+	loc, locOK := a.normalize(p.Author.Location)
+	if locOK && loc != places.Overseas {
+		context = append(context, loc)
+	}
 	var inText [8]places.Place
 	named := 0
-	for _, pl := range places.AppendFind(inText[:0], tokens) {
+	inTextFound, ambiguous := places.AppendFindContext(inText[:0], tokens, context)
+	for _, pl := range inTextFound {
 		if add(pl) {
 			if named == 0 {
 				sep()
@@ -404,8 +413,12 @@ func (a *Analyzer) placesOf(p *domain.Post, tokens []string, sc *scratch, res *d
 	}
 	// the author's location comes last: where a post is about says more
 	// about the event than where its author lives
+	for _, amb := range ambiguous {
+		sep()
+		sc.buf = append(sc.buf, amb.Reason()...)
+	}
 	about := len(found)
-	if pl, ok := a.normalize(p.Author.Location); ok && pl != places.Overseas {
+	if pl := loc; locOK && pl != places.Overseas {
 		if add(pl) {
 			sep()
 			sc.buf = append(sc.buf, "作者所在地 "...)
@@ -434,6 +447,12 @@ var placeSuffixes = []string{"特别行政区", "维吾尔自治区", "壮族自
 
 // shortName gives the most specific part of a place's name (宁波市 → 宁波).
 func shortName(p places.Place) string {
+	if p.Town != "" {
+		return p.Town
+	}
+	if p.County != "" && p.County != p.City {
+		return p.County
+	}
 	n := p.City
 	if n == "" {
 		n = p.Province

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,13 +167,13 @@ func UnitRouter(tree *orgtree.Tree) analyzer.Router {
 }
 
 func routeUnit(tree *orgtree.Tree, region, location, category string, found []places.Place) (string, string) {
-	names := make([]string, 0, 2*len(found))
+	names := make([]string, 0, 4*len(found))
 	for _, p := range found {
-		if p.City != "" {
-			names = append(names, p.City)
-		}
-		if p.Province != "" {
-			names = append(names, p.Province)
+		// finest first: a county or town unit of the tree answers before its city
+		for _, n := range []string{p.Town, p.County, p.City, p.Province} {
+			if n != "" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 	}
 	d := tree.RouteFor(orgtree.Query{Region: region, Location: location, Places: names, Category: category})
