@@ -21,6 +21,7 @@ import (
 	"yuqing/analyzer/places"
 	"yuqing/analyzer/segment"
 	"yuqing/analyzer/taxonomy"
+	"yuqing/analyzer/textnorm"
 	"yuqing/domain"
 )
 
@@ -189,6 +190,33 @@ type scratch struct {
 	kw      []kwCount  // keyword candidates
 	kwTop   []kwWeight // best keywords
 	tax     taxonomy.Scratch
+	norm    textnorm.Text
+}
+
+// normReason says what cleaning the text took, when it took anything.
+func normReason(sc *scratch) {
+	n := &sc.norm
+	lo := len(sc.buf)
+	item := func(label string, k int) {
+		if k <= 0 {
+			return
+		}
+		if len(sc.buf) > lo {
+			sc.buf = append(sc.buf, "、"...)
+		}
+		sc.buf = append(sc.buf, label...)
+		sc.buf = strconv.AppendInt(sc.buf, int64(k), 10)
+	}
+	item("繁体字转简体 ", n.Folded)
+	item("修复无效字节或控制字符 ", n.Repaired)
+	item("去掉表情 ", len(n.Emoticons))
+	item("链接 ", len(n.URLs))
+	item("@用户 ", len(n.Mentions))
+	item("转发链 ", len(n.Quoted))
+	item("话题 ", len(n.Topics))
+	if len(sc.buf) > lo {
+		sc.reasons = append(sc.reasons, reason{key: "text", lo: lo, hi: len(sc.buf)})
+	}
 }
 
 type reason struct {
@@ -214,10 +242,14 @@ func (a *Analyzer) Analyze(p *domain.Post) domain.Analysis {
 	if p.Title != "" {
 		text = p.Title + "\n" + p.Text
 	}
-	tokens := classify.Tokenize(a.seg, text)
-	res := domain.Analysis{Tokens: tokens}
 	sc := a.scratch.Get().(*scratch)
 	sc.buf, sc.reasons = sc.buf[:0], sc.reasons[:0]
+	// markup, links and emoji out, traditional characters folded, bad
+	// bytes repaired: the segmenter and the models read words only
+	textnorm.NormalizeTo(&sc.norm, text)
+	tokens := classify.TokenizeClean(a.seg, sc.norm.All())
+	res := domain.Analysis{Tokens: tokens}
+	normReason(sc)
 
 	sc.words = sc.words[:0]
 	for _, t := range tokens {
@@ -265,6 +297,7 @@ func (a *Analyzer) Analyze(p *domain.Post) domain.Analysis {
 	clear(sc.ev[:cap(sc.ev)])
 	clear(sc.kw)
 	clear(sc.kwTop[:cap(sc.kwTop)])
+	textnorm.NormalizeTo(&sc.norm, "")
 	a.scratch.Put(sc)
 	return res
 }

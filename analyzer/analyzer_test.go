@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 
@@ -254,5 +255,43 @@ func TestNormalizeCache(t *testing.T) {
 	}
 	if n := a.nLocs.Load(); n > maxLocations {
 		t.Fatalf("%d cached locations, bound %d", n, maxLocations)
+	}
+}
+
+func TestAnalyzeCleansText(t *testing.T) {
+	a := analyzer(t)
+	simp := a.Analyze(&domain.Post{Text: "宁波一小区发生火灾，消防正在救援，暂无人员伤亡"})
+	trad := a.Analyze(&domain.Post{Text: "寧波一小區發生火災，消防正在救援，暫無人員傷亡"})
+	if !slices.Equal(simp.Tokens, trad.Tokens) || simp.Category != trad.Category || !slices.Equal(simp.Places, trad.Places) {
+		t.Errorf("traditional text analysed differently:\n%q %s %v\n%q %s %v", simp.Tokens, simp.Category, simp.Places, trad.Tokens, trad.Category, trad.Places)
+	}
+	if !strings.Contains(trad.Reasons["text"], "繁体字转简体") {
+		t.Errorf("text reason %q", trad.Reasons["text"])
+	}
+	if _, ok := simp.Reasons["text"]; ok {
+		t.Errorf("plain text has a text reason: %q", simp.Reasons["text"])
+	}
+	// markup is not fed to the models: names, links and emoticons are no tokens
+	res := a.Analyze(&domain.Post{Text: "太可怕了[蜡烛][泪] //@张三:#宁波爆炸# 现场视频 http://t.cn/zAbCdEf //@李四四: 转发微博"})
+	for _, tok := range res.Tokens {
+		if strings.Contains(tok, "张三") || strings.Contains(tok, "李四四") || strings.Contains(tok, "蜡烛") || strings.Contains(tok, "t.cn") || strings.Contains(tok, "//") {
+			t.Errorf("markup token %q in %q", tok, res.Tokens)
+		}
+	}
+	if !slices.Contains(res.Tokens, "爆炸") || res.Category != "突发事件与灾害" {
+		t.Errorf("quoted chain lost: %q %s", res.Tokens, res.Category)
+	}
+	if why := res.Reasons["text"]; !strings.Contains(why, "转发链 2") || !strings.Contains(why, "链接 1") || !strings.Contains(why, "去掉表情 2") {
+		t.Errorf("text reason %q", why)
+	}
+	// invalid UTF-8 never reaches the segmenter and comes out valid
+	bad := a.Analyze(&domain.Post{Text: "宁波\xff\xfe爆炸\xe5\xae事故\x00"})
+	for _, tok := range bad.Tokens {
+		if !utf8.ValidString(tok) {
+			t.Errorf("invalid token %q", tok)
+		}
+	}
+	if !slices.Contains(bad.Tokens, "爆炸") {
+		t.Errorf("tokens %q", bad.Tokens)
 	}
 }
