@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -29,11 +28,17 @@ var Kinds = []string{KindSentiment, KindCategory, KindRumor}
 type Example struct {
 	Text  string
 	Label string
+	// group is the text whose hash decides the example's split, fold and
+	// validation slice: the text itself, or for Weibo posts the canonical
+	// text of its group of near-duplicates (see ReadCascades).
+	group string
 }
 
 // Splits of a data set. Every example falls in train or test by a hash of its
 // text, so the same text always lands in the same split; validation is a
-// slice of train used for tuning.
+// slice of train used for tuning. Weibo posts (rumor) are split by post,
+// with their reposts and comments, and by group of near-duplicate texts
+// (ReadCascades): InSplit of the group's canonical text.
 const (
 	SplitTrain = "train"
 	SplitTest  = "test"
@@ -78,7 +83,13 @@ func ReadExamples(kind string, files []string, split string) ([]Example, error) 
 		case KindCategory:
 			out, err = readCategory(path, split, out)
 		case KindRumor:
-			out, err = readRumor(path, split, out)
+			// Weibo posts are split by group of near-duplicates over all
+			// the files at once
+			cs, err := ReadCascades(files, split)
+			if err != nil {
+				return nil, err
+			}
+			return append(out, examplesOf(cs)...), nil
 		default:
 			return nil, fmt.Errorf("classify: unknown kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 		}
@@ -146,7 +157,7 @@ func readSentiment(path, split string, out []Example) ([]Example, error) {
 		}
 		text := strings.TrimSpace(strings.Join(rec[1:], ","))
 		if text != "" && InSplit(text, split) {
-			out = append(out, Example{text, label})
+			out = append(out, Example{Text: text, Label: label, group: text})
 		}
 	}
 	return out, nil
@@ -188,41 +199,11 @@ func readCategory(path, split string, out []Example) ([]Example, error) {
 		}
 		text := strings.TrimSpace(l[:i])
 		if text != "" && InSplit(text, split) {
-			out = append(out, Example{text, names[idx]})
+			out = append(out, Example{Text: text, Label: names[idx], group: text})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return out, fmt.Errorf("classify: %s: %w", path, err)
-	}
-	return out, nil
-}
-
-func readRumor(path, split string, out []Example) ([]Example, error) {
-	f, err := open(path)
-	if err != nil {
-		return out, err
-	}
-	defer f.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
-	for n := 1; ; n++ {
-		var rec struct {
-			Label string `json:"label"`
-			Post  struct {
-				Text string `json:"text"`
-			} `json:"post"`
-		}
-		if err := dec.Decode(&rec); err == io.EOF {
-			break
-		} else if err != nil {
-			return out, fmt.Errorf("classify: %s record %d: %w", path, n, err)
-		}
-		if rec.Label != "rumor" && rec.Label != "non-rumor" {
-			return out, fmt.Errorf("classify: %s record %d: label %q is neither rumor nor non-rumor", path, n, rec.Label)
-		}
-		text := strings.TrimSpace(rec.Post.Text)
-		if text != "" && InSplit(text, split) {
-			out = append(out, Example{text, rec.Label})
-		}
 	}
 	return out, nil
 }

@@ -5,6 +5,10 @@
 // its character bigrams. Models are stored as gzip'd JSON holding the kind,
 // the class names, the vocabulary and the weights, so they can be embedded in
 // the binary and loaded without any file beside it.
+//
+// The rumor model adds a second stage (SpreadLayer, spread.go, layer.go):
+// from the text probability and the first hour of a post's reposts and
+// comments (Spread) it gives the risk with its reasons (RiskWithSpread).
 package classify
 
 import (
@@ -44,6 +48,10 @@ type Model struct {
 	NeutralThreshold float64 `json:"neutral_threshold,omitempty"`
 	// Info records how the model was trained (rows, smoothing, etc.).
 	Info map[string]string `json:"info,omitempty"`
+	// Spread (rumor only) is the second stage over the text probability and
+	// the first hour of a post's spread (RiskWithSpread); nil in files
+	// trained before it, which load and score text as before.
+	Spread *SpreadLayer `json:"spread,omitempty"`
 
 	words   map[string]int32
 	bigrams map[string]int32
@@ -79,6 +87,11 @@ func (m *Model) init() error {
 	}
 	if m.Temperature <= 0 {
 		m.Temperature = 1
+	}
+	if m.Spread != nil {
+		if err := m.Spread.init(); err != nil {
+			return err
+		}
 	}
 	m.words = make(map[string]int32, len(m.Words))
 	for i, w := range m.Words {

@@ -34,6 +34,10 @@ type TrainOptions struct {
 	MinCount    int       // features seen fewer times in train are dropped (default 2)
 	MaxFeatures int       // keep at most this many features, most frequent first (default 60,000)
 	Alphas      []float64 // NB smoothing values tried on the validation slice
+	// SpreadFeatures (rumor) are the inputs of the spread layer, from
+	// DefaultSpreadFeatures when empty; NoSpread trains the text model only.
+	SpreadFeatures []string
+	NoSpread       bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -46,10 +50,15 @@ func (o *TrainOptions) defaults() {
 	if len(o.Alphas) == 0 {
 		o.Alphas = []float64{0.05, 0.1, 0.3, 0.5, 1}
 	}
+	if len(o.SpreadFeatures) == 0 {
+		o.SpreadFeatures = DefaultSpreadFeatures
+	}
 }
 
 // Train reads the train split of files as kind, trains a model and writes it
 // to out as gzip'd JSON, reporting progress to progress (which may be nil).
+// A rumor model also gets its spread layer (SpreadLayer), trained on the
+// same train split: see trainSpreadLayer.
 func Train(kind string, files []string, out string, progress io.Writer) error {
 	return TrainWith(kind, files, out, progress, TrainOptions{})
 }
@@ -64,7 +73,14 @@ func TrainWith(kind string, files []string, out string, progress io.Writer, opt 
 	if err != nil {
 		return fmt.Errorf("classify: segmenter: %w", err)
 	}
-	exs, err := ReadExamples(kind, files, SplitTrain)
+	var exs []Example
+	var cascades []Cascade // rumor: the posts of exs with their reposts and comments
+	if kind == KindRumor {
+		cascades, err = ReadCascades(files, SplitTrain)
+		exs = examplesOf(cascades)
+	} else {
+		exs, err = ReadExamples(kind, files, SplitTrain)
+	}
 	if err != nil {
 		return err
 	}
@@ -78,7 +94,7 @@ func TrainWith(kind string, files []string, out string, progress io.Writer, opt 
 	}
 	docs := make([]doc, len(exs))
 	for i, e := range exs {
-		docs[i] = doc{tokens: Tokenize(seg, e.Text), label: slices.Index(classes, e.Label), valid: inValidation(e.Text)}
+		docs[i] = doc{tokens: Tokenize(seg, e.Text), label: slices.Index(classes, e.Label), valid: inValidation(e.group), key: textHash(e.group)}
 		if (i+1)%5000 == 0 {
 			fmt.Fprintf(progress, "已分词 %d/%d\n", i+1, len(docs))
 		}
@@ -134,7 +150,7 @@ func TrainWith(kind string, files []string, out string, progress io.Writer, opt 
 		"alpha":       strconv.FormatFloat(best, 'g', -1, 64),
 		"min_count":   strconv.Itoa(opt.MinCount),
 		"valid_acc":   strconv.FormatFloat(bestAcc, 'f', 4, 64),
-		"split":       "fnv64a(text)%10<8",
+		"split":       splitInfo(kind),
 		"data":        strings.Join(baseNames(files), ","),
 		"temperature": strconv.FormatFloat(temp, 'g', -1, 64),
 	}
@@ -143,6 +159,12 @@ func TrainWith(kind string, files []string, out string, progress io.Writer, opt 
 		fmt.Fprintf(progress, ", 中性阈值=%.2f", threshold)
 	}
 	fmt.Fprintln(progress)
+
+	if kind == KindRumor && !opt.NoSpread {
+		if m.Spread, err = trainSpreadLayer(classes, docs, cascades, seg, opt, best, bestAlgo, temp, progress); err != nil {
+			return err
+		}
+	}
 
 	if dir := filepath.Dir(out); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -176,6 +198,14 @@ type doc struct {
 	tokens []string
 	label  int
 	valid  bool
+	key    uint64 // textHash of the example's group: its fold
+}
+
+func splitInfo(kind string) string {
+	if kind == KindRumor {
+		return "fnv64a(near-duplicate group text)%10<8"
+	}
+	return "fnv64a(text)%10<8"
 }
 
 func classNames(exs []Example) []string {
