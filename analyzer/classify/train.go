@@ -10,22 +10,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"yuqing/analyzer/segment"
+	"yuqing/analyzer/textnorm"
 )
 
-// Tokenize cuts text once with the segmenter and drops whitespace tokens: the
-// tokens every model is trained and run on.
+// Tokenize cleans a text as the analyzer does (textnorm: markup, links and
+// emoji out, traditional characters folded, bad bytes repaired) and cuts
+// it, so that training and use see the same words.
 func Tokenize(seg *segment.Segmenter, text string) []string {
-	toks := seg.Cut(text)
-	out := toks[:0]
-	for _, t := range toks {
-		if strings.TrimFunc(t, unicode.IsSpace) != "" {
-			out = append(out, t)
-		}
-	}
-	return out
+	t := textnorm.Normalize(text)
+	return TokenizeClean(seg, t.All())
 }
 
 // TrainOptions tune training; the zero value gives each kind's defaults.
