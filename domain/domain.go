@@ -186,6 +186,38 @@ type Event struct {
 	// replaced fails (store.ErrConflict), so that analyzers sharing the
 	// store never overwrite each other's counts.
 	Version int64 `json:"version"`
+
+	// Name names the event by its heaviest keywords (frequency among its
+	// original posts × rarity), e.g. "宁波·妇儿医院·跳楼"; Title stays the
+	// describing post's own title or first words.
+	Name string `json:"name,omitempty"`
+	// SplitFrom is the event this one split off: an original post that
+	// resembled what that event had drifted to, no longer its founding
+	// keywords, started this event instead of joining it.
+	SplitFrom string `json:"split_from,omitempty"`
+	// Originals counts the event's original posts (not reposts or comments).
+	Originals int64 `json:"originals,omitempty"`
+	// Terms are the keywords of the event's original posts with their summed
+	// weight (each post's heaviest keyword counts 10), the heaviest kept:
+	// what the event is matched and named by besides its founding Keywords.
+	Terms map[string]int64 `json:"terms,omitempty"`
+	// Places are the cities the founding post is about (not its author's).
+	Places []string `json:"places,omitempty"`
+	// Drift counts the original posts in a row that joined resembling the
+	// event's later posts but not its founding ones.
+	Drift int64 `json:"drift,omitempty"`
+	// Verified counts posts by verified authors; Reposts sums the reposts
+	// the sources report for the event's posts.
+	Verified int64 `json:"verified,omitempty"`
+	Reposts  int64 `json:"reposts,omitempty"`
+	// Authority is the most authoritative source among the event's posts:
+	// 3 government (portal or account), 2 official media, 1 verified
+	// author, 0 none; AuthorityBy names it (e.g. "官方媒体 人民日报").
+	Authority   int    `json:"authority,omitempty"`
+	AuthorityBy string `json:"authority_by,omitempty"`
+	// Source is the describing post's source, whose usual hourly rate is
+	// the baseline of the event's first hours.
+	Source string `json:"source,omitempty"`
 }
 
 // Clock kinds, from DESIGN.md §1.

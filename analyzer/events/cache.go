@@ -12,7 +12,8 @@ import (
 
 // cache holds the recent events as the store has them, indexed for the
 // similarity search: SimHash in four 16-bit bands (two fingerprints within
-// Hamming distance 3 agree on at least one band) and keywords inverted.
+// Hamming distance 3 agree on at least one band) and keywords (founding and
+// terms) inverted.
 //
 // Every event in the store whose LastAt is at or after from is in the cache
 // once loaded; Commit keeps it in step (the Grouper is the events' only writer).
@@ -86,13 +87,24 @@ func (c *cache) index(ev *domain.Event) {
 			m[ev.ID] = struct{}{}
 		}
 	}
-	for _, w := range ev.Keywords {
+	eachWord(ev, func(w string) {
 		m := c.words[w]
 		if m == nil {
 			m = map[string]struct{}{}
 			c.words[w] = m
 		}
 		m[ev.ID] = struct{}{}
+	})
+}
+
+// eachWord calls fn for each word an event is matched by: its founding
+// keywords and its terms (some possibly twice).
+func eachWord(ev *domain.Event, fn func(w string)) {
+	for _, w := range ev.Keywords {
+		fn(w)
+	}
+	for w := range ev.Terms {
+		fn(w)
 	}
 }
 
@@ -108,14 +120,14 @@ func (c *cache) unindex(ev *domain.Event) {
 			}
 		}
 	}
-	for _, w := range ev.Keywords {
+	eachWord(ev, func(w string) {
 		if m := c.words[w]; m != nil {
 			delete(m, ev.ID)
 			if len(m) == 0 {
 				delete(c.words, w)
 			}
 		}
-	}
+	})
 }
 
 // candidates calls fn for each cached event that shares a SimHash band or a

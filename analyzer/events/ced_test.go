@@ -70,46 +70,15 @@ func cedStream(tb testing.TB) []domain.IndexedPost {
 }
 
 // TestGradeDistribution replays the whole CED dev set through Plan/Commit in
-// timestamp order and prints the grades it gives.
+// timestamp order (cedReplay, shared with TestCEDEventQuality) and prints
+// the grades it gives.
 func TestGradeDistribution(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays 763k posts")
 	}
 	stream := cedStream(t)
-	st := openStore(t)
-	g := New(st, Config{})
-	ctx := context.Background()
-	start := time.Now()
-	touched := map[string]struct{}{}
-	for i := 0; i < len(stream); i += 1000 {
-		b := append([]domain.IndexedPost(nil), stream[i:min(i+1000, len(stream))]...)
-		p, err := g.Plan(ctx, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Commit(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range p.Events {
-			touched[e.ID] = struct{}{}
-		}
-	}
-	elapsed := time.Since(start)
-	ids := make([]string, 0, len(touched))
-	for id := range touched {
-		ids = append(ids, id)
-	}
-	evs, err := st.GetEvents(ctx, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := make([]domain.Event, 0, len(evs))
-	for _, e := range evs {
-		all = append(all, e)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		return all[i].Heat > all[j].Heat || (all[i].Heat == all[j].Heat && all[i].ID < all[j].ID)
-	})
+	run := cedReplay(t)
+	all, elapsed := run.events, run.elapsed
 
 	counts := map[domain.Grade]int{}
 	var heats []float64

@@ -1,9 +1,26 @@
-// Package events groups analysed posts into events and rates them: a repost or
-// comment joins its parent's event, an original post joins a recent event it
-// nearly duplicates (SimHash) or shares its keywords with, and otherwise starts
-// its own. Each event carries order-independent figures (volume, negative
-// posts, reach, posts per hour of event time), a 0–100 heat and a proposed
-// grade with its reasons in Chinese.
+// Package events groups analysed posts into events and rates them.
+//
+// Grouping: a repost or comment joins its parent's event. An original post
+// joins a recent event (within Window of event time) that it resembles, and
+// otherwise starts its own. It resembles an event when it nearly duplicates
+// the event's founding post (SimHash), or when they share rare keywords:
+// words weighed by their IDF above CommonIDF (generic words of social media
+// weigh nothing), at least MinShared of them (one fewer when they also name
+// the same city) worth MinRareMass and MinJaccard of the smaller side. Each
+// original is compared with the event's founding post, so posts cannot chain
+// unrelated ones into one ever-growing event: a post that resembles only
+// what the event has become (the keywords of its later originals, Terms)
+// is drifting; after DriftAfter−1 drifting originals in a row, the next one
+// starts a new event linked to the old one by SplitFrom. Reposts and
+// comments always follow their parent. Each event is named by its heaviest
+// keywords (Name).
+//
+// Rating: each event carries order-independent figures (volume, negative
+// posts, reach, verified authors, reported reposts, the most authoritative
+// source, posts per hour of event time), a 0–100 heat and a proposed grade
+// I–IV with its reasons in Chinese; growth counts only as a spike, an hour
+// above the event's own trailing baseline and the source's usual rate by
+// SpikeK standard deviations.
 //
 // Everything is computed on the posts' own timestamps, and a batch is worked
 // through in (published_at, id) order, so the same posts replayed at any speed
@@ -27,6 +44,7 @@ import (
 	"time"
 
 	"yuqing/alerting/store"
+	"yuqing/analyzer/segment"
 	"yuqing/domain"
 )
 
@@ -42,25 +60,64 @@ type Config struct {
 	MinSimhashTokens int
 	// TopKeywords is how many of a post's keywords are compared.
 	TopKeywords int
-	// MinJaccard and MinShared: keyword sets overlap strongly when their
-	// Jaccard index is at least MinJaccard with at least MinShared words in common.
-	MinJaccard float64
-	MinShared  int
+	// A post's keywords overlap an event's strongly when they share at
+	// least MinShared rare words (one fewer when they share a city too),
+	// worth at least MinRareMass together, and at least MinJaccard of the
+	// worth of the smaller side (the post's keywords or the event's). A
+	// word is worth its IDF above CommonIDF (0 for generic words); a city
+	// is worth PlaceMass.
+	MinJaccard  float64
+	MinShared   int
+	MinRareMass float64
+	CommonIDF   float64
+	PlaceMass   float64
+	// IDF gives a word's inverse document frequency; nil takes the
+	// analyzer's dictionary (segment.Default), the one keywords are
+	// weighed with.
+	IDF func(word string) float64
+	// TermsCap bounds the keywords an event keeps from its originals.
+	TermsCap int
+	// DriftAfter: when this many original posts in a row resemble an
+	// event's later posts but not its founding post, the last of them
+	// starts a new event (SplitFrom the old one) instead of joining.
+	DriftAfter int
+	// NameWords is how many keywords name an event.
+	NameWords int
 
 	// ReachCap caps the followers one post adds to an event's reach.
 	ReachCap int64
-	// Heat = 100 × (WVolume·v + WGrowth·g + WReach·r), each term log-scaled
-	// to 0..1 where the figure reaches its *Full value.
+	// Heat = 100 × (WVolume·v + WGrowth·g + WReach·r) / (WVolume + WGrowth
+	// + WReach), each term log-scaled to 0..1 where the figure reaches its
+	// *Full value, plus the authority and negative-share points below.
 	WVolume, WGrowth, WReach float64
 	VolumeFull               float64 // posts
-	GrowthFull               float64 // posts in the busiest hour
-	ReachFull                float64 // followers
+	GrowthFull               float64 // posts above the threshold in the strongest spike's hour
+	// Reach r = (WFollowers·followers + WVerified·verified + WReposts·
+	// reposts) / (their sum), each log-scaled to its *Full value.
+	WFollowers, WVerified, WReposts float64
+	ReachFull                       float64 // followers
+	VerifiedFull                    float64 // posts by verified authors
+	RepostsFull                     float64 // reposts the sources report
+
+	// Growth: an hour spikes when its count exceeds mean + SpikeK·σ of the
+	// source's usual rate (SourceRates, by the event's source, else the ""
+	// entry) and, once the event has run MinBaselineHours, of its own
+	// BaselineHours before.
+	SpikeK           float64
+	BaselineHours    int
+	MinBaselineHours int
+	SourceRates      map[string]HourlyRate
+
+	// AuthorityPoints[level] are the heat points of an event whose most
+	// authoritative source is at that level (AuthorityVerified …
+	// AuthorityGovernment), from MinPosts posts on.
+	AuthorityPoints [4]float64
 
 	// RiskHigh: a rumour risk above it adds up to RiskWeight points to the
 	// grading score (linearly, full at risk 1).
 	RiskHigh, RiskWeight float64
-	// NegHigh: a negative share above it adds up to NegWeight points (full
-	// at NegHigh+0.4).
+	// NegHigh: a negative share above it adds up to NegWeight points to the
+	// heat (full at NegHigh+0.4).
 	NegHigh, NegWeight float64
 	// MinPosts: events with fewer posts are not graded and get no bonus.
 	MinPosts int64
@@ -81,13 +138,16 @@ type Config struct {
 
 // DefaultConfig gives the thresholds tuned on the CED development set
 // (2,019 Weibo cascades, 763k posts, replayed with the analyzer's figures):
-// 28% of its events stay below grading, 67% are IV, 4.4% III, 0.4% II and
-// none I. In figures: a few hundred posts over a day or two with some
-// hundred thousand followers reached is IV (heat ≈ 50–55); III needs about a
-// thousand posts, a few hundred in the busiest hour and millions reached
-// (or a little less with a high rumour risk or negative share); II about two
-// thousand posts, 500 in an hour and over ten million reached; I some ten
-// thousand posts with thousands in an hour.
+// 29% of its events stay below grading, 67% are IV, 4.1% III, 0.4% II and
+// none I. In figures: a few hundred posts over a day or two, a first hour
+// somewhat above Weibo's usual and some hundred thousand followers reached
+// is IV (heat ≈ 40–50; without the spike, ≈ 35 and below grading); III
+// needs about a thousand posts, a spike a few hundred posts an hour over
+// the usual and millions reached (or a little less with a high rumour risk,
+// negative share or an authoritative source); II about two thousand posts,
+// 500 in an hour and over ten million reached; I some ten thousand posts
+// with thousands in an hour. Weibo's usual rate is an event's posts per
+// active hour on CED: mean 7, σ 23, so an hour spikes from 76 posts on.
 func DefaultConfig() Config {
 	return Config{
 		Window:           72 * time.Hour,
@@ -96,21 +156,37 @@ func DefaultConfig() Config {
 		TopKeywords:      10,
 		MinJaccard:       0.5,
 		MinShared:        3,
+		MinRareMass:      12,
+		CommonIDF:        5,
+		PlaceMass:        4,
+		TermsCap:         32,
+		DriftAfter:       2,
+		NameWords:        3,
 		ReachCap:         10_000_000,
-		WVolume:          0.40,
-		WGrowth:          0.35,
-		WReach:           0.25,
+		WVolume:          0.45,
+		WGrowth:          0.25,
+		WReach:           0.30,
 		VolumeFull:       100_000,
-		GrowthFull:       10_000,
+		GrowthFull:       3_000,
+		WFollowers:       0.6,
+		WVerified:        0.2,
+		WReposts:         0.2,
 		ReachFull:        100_000_000,
+		VerifiedFull:     1_000,
+		RepostsFull:      1_000_000,
+		SpikeK:           3,
+		BaselineHours:    24,
+		MinBaselineHours: 3,
+		SourceRates:      map[string]HourlyRate{"": {Mean: 1, Std: 2}, "weibo": {Mean: 7, Std: 23}},
+		AuthorityPoints:  [4]float64{0, 1, 4, 4},
 		RiskHigh:         0.7,
 		RiskWeight:       4,
 		NegHigh:          0.4,
 		NegWeight:        4,
 		MinPosts:         20,
-		GradeIV:          50,
-		GradeIII:         66.5,
-		GradeII:          71,
+		GradeIV:          38,
+		GradeIII:         63.5,
+		GradeII:          69,
 		GradeI:           80,
 		CacheLoadLimit:   100_000,
 		SyncInterval:     time.Second,
@@ -147,13 +223,33 @@ func (c Config) withDefaults() Config {
 	setI(&c.TopKeywords, d.TopKeywords)
 	setF(&c.MinJaccard, d.MinJaccard)
 	setI(&c.MinShared, d.MinShared)
+	setF(&c.MinRareMass, d.MinRareMass)
+	setF(&c.CommonIDF, d.CommonIDF)
+	setF(&c.PlaceMass, d.PlaceMass)
+	setI(&c.TermsCap, d.TermsCap)
+	setI(&c.DriftAfter, d.DriftAfter)
+	setI(&c.NameWords, d.NameWords)
 	setI64(&c.ReachCap, d.ReachCap)
 	if c.WVolume <= 0 && c.WGrowth <= 0 && c.WReach <= 0 {
 		c.WVolume, c.WGrowth, c.WReach = d.WVolume, d.WGrowth, d.WReach
 	}
+	if c.WFollowers <= 0 && c.WVerified <= 0 && c.WReposts <= 0 {
+		c.WFollowers, c.WVerified, c.WReposts = d.WFollowers, d.WVerified, d.WReposts
+	}
 	setF(&c.VolumeFull, d.VolumeFull)
 	setF(&c.GrowthFull, d.GrowthFull)
 	setF(&c.ReachFull, d.ReachFull)
+	setF(&c.VerifiedFull, d.VerifiedFull)
+	setF(&c.RepostsFull, d.RepostsFull)
+	setF(&c.SpikeK, d.SpikeK)
+	setI(&c.BaselineHours, d.BaselineHours)
+	setI(&c.MinBaselineHours, d.MinBaselineHours)
+	if c.SourceRates == nil {
+		c.SourceRates = d.SourceRates
+	}
+	if c.AuthorityPoints == ([4]float64{}) {
+		c.AuthorityPoints = d.AuthorityPoints
+	}
 	setF(&c.RiskHigh, d.RiskHigh)
 	setF(&c.RiskWeight, d.RiskWeight)
 	setF(&c.NegHigh, d.NegHigh)
@@ -192,10 +288,12 @@ var ErrStalePlan = errors.New("events: stale plan (another plan was committed si
 type Grouper struct {
 	st  store.Store
 	cfg Config
+	idf func(string) float64
 
 	mu    sync.Mutex
 	gen   uint64
 	cache *cache
+	names authorityMemo // under mu
 	// synced is when the cache last took in the events other analyzers
 	// wrote to the shared store (wall time).
 	synced time.Time
@@ -208,8 +306,19 @@ const syncSlack = 3 * time.Second
 // New makes a Grouper over the store.
 func New(st store.Store, cfg Config) *Grouper {
 	cfg = cfg.withDefaults()
-	return &Grouper{st: st, cfg: cfg, cache: newCache(cfg.Window, cfg.Now)}
+	if cfg.IDF == nil {
+		if seg, err := segment.Default(); err == nil {
+			cfg.IDF = seg.IDF
+		} else {
+			cfg.Logger.Warn("events: no IDF dictionary; every keyword counts as equally rare", "err", err)
+			cfg.IDF = func(string) float64 { return fallbackIDF }
+		}
+	}
+	return &Grouper{st: st, cfg: cfg, idf: cfg.IDF, cache: newCache(cfg.Window, cfg.Now)}
 }
+
+// fallbackIDF is every word's IDF when there is no dictionary.
+const fallbackIDF = 10
 
 // Config gives the thresholds in force (defaults filled in).
 func (g *Grouper) Config() Config { return g.cfg }
@@ -288,6 +397,38 @@ type item struct {
 	at    time.Time
 	sim   uint64
 	words []string // top keywords, sorted
+	// an original post's: the words' rarity, their sum, its cities and
+	// its weighted keywords for the event's terms
+	rare   []float64
+	mass   float64
+	places []string
+	terms  []term
+	// how it joins its event, and the event it splits off
+	kind      int
+	splitFrom string
+}
+
+// How a post joins its event.
+const (
+	joinReply    = iota // a repost or comment: its parent's event
+	joinFounder         // an original starting (or rooting) its event
+	joinMember          // an original resembling the event's founding post
+	joinDrifting        // an original resembling only the event's later posts
+)
+
+// prepare computes what matching an original post needs.
+func (g *Grouper) prepare(it *item) {
+	d := it.doc
+	it.sim = Simhash(d.Analysis.Tokens, g.cfg.MinSimhashTokens)
+	it.words = topWords(d.Analysis.Keywords, g.cfg.TopKeywords)
+	it.rare = make([]float64, len(it.words))
+	it.mass = 0
+	for i, w := range it.words {
+		it.rare[i] = g.rarity(w)
+		it.mass += it.rare[i]
+	}
+	it.places = specificPlaces(d)
+	it.terms = termsOf(d.Analysis.Keywords, g.cfg.TopKeywords)
 }
 
 // Plan decides each post's event and sets docs[i].EventID. It writes
@@ -346,8 +487,7 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 			eid = joinCascade(*d, nil, assigned)
 		} else {
 			eid = EventID(d.ID)
-			it.sim = Simhash(d.Analysis.Tokens, g.cfg.MinSimhashTokens)
-			it.words = topWords(d.Analysis.Keywords, g.cfg.TopKeywords)
+			g.prepare(it)
 			if minRoot.IsZero() || it.at.Before(minRoot) {
 				minRoot = it.at
 			}
@@ -392,17 +532,15 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 		var eid string
 		switch {
 		case d.ParentID != "":
-			eid = joinCascade(*d, local, assigned)
+			eid, it.kind = joinCascade(*d, local, assigned), joinReply
 		case w.get(EventID(d.ID)) != nil:
-			eid = EventID(d.ID) // its replies came first
+			eid, it.kind = EventID(d.ID), joinFounder // its replies came first
 		default:
-			if eid = w.match(it); eid == "" {
-				eid = EventID(d.ID)
-			}
+			eid, it.kind, it.splitFrom = w.decide(it)
 		}
 		ev := w.get(eid)
 		if ev == nil {
-			ev = &domain.Event{ID: eid}
+			ev = &domain.Event{ID: eid, SplitFrom: it.splitFrom}
 			w.state[eid] = ev
 		}
 		g.add(ev, it)
@@ -421,6 +559,7 @@ func (g *Grouper) Plan(ctx context.Context, docs []domain.IndexedPost) (Plan, er
 	now := g.cfg.Now()
 	for id := range w.touched {
 		ev := w.state[id]
+		ev.Name = g.name(ev)
 		ev.Heat, ev.Grade, ev.Reasons = g.cfg.Rate(*ev)
 		ev.UpdatedAt = now
 		plan.Events = append(plan.Events, *ev)
@@ -494,43 +633,72 @@ func (w *work) current(id string) *domain.Event {
 	return w.g.cache.events[id]
 }
 
-// match finds the recent event an original post belongs to by similarity:
-// the earliest (FirstAt, id) of those that match, or "".
-func (w *work) match(it *item) string {
-	if it.sim == 0 && len(it.words) < w.g.cfg.MinShared {
-		return ""
+// decide gives the event an original post joins, how, and the event it
+// splits off (or ""): the earliest recent event whose founding post it
+// resembles; else the earliest it resembles only by the event's later posts,
+// unless that event has drifted DriftAfter−1 originals in a row already,
+// when the post starts its own event split off it; else its own.
+func (w *work) decide(it *item) (eid string, kind int, splitFrom string) {
+	member, drifting := w.match(it)
+	switch {
+	case member != nil:
+		return member.ID, joinMember, ""
+	case drifting != nil && drifting.Drift+1 >= int64(w.g.cfg.DriftAfter):
+		return EventID(it.doc.ID), joinFounder, drifting.ID
+	case drifting != nil:
+		return drifting.ID, joinDrifting, ""
 	}
-	var best *domain.Event
+	return EventID(it.doc.ID), joinFounder, ""
+}
+
+// match finds the recent events an original post resembles: the earliest
+// (FirstAt, id) whose founding post it resembles, and the earliest it
+// resembles only by the event's later posts.
+func (w *work) match(it *item) (member, drifting *domain.Event) {
+	if it.sim == 0 && it.mass == 0 {
+		return nil, nil
+	}
+	earlier := func(a, b *domain.Event) bool {
+		return a.FirstAt.Before(b.FirstAt) || (a.FirstAt.Equal(b.FirstAt) && a.ID < b.ID)
+	}
+	tried := map[string]struct{}{}
 	try := func(id string) {
-		ev := w.current(id)
-		if ev == nil || ev.Posts == 0 || !w.g.similar(it, ev) {
+		if _, ok := tried[id]; ok {
 			return
 		}
-		if best == nil || ev.FirstAt.Before(best.FirstAt) || (ev.FirstAt.Equal(best.FirstAt) && ev.ID < best.ID) {
-			best = ev
+		tried[id] = struct{}{}
+		ev := w.current(id)
+		if ev == nil || ev.Posts == 0 || !w.g.inWindow(it, ev) {
+			return
+		}
+		switch w.g.resemble(it, ev) {
+		case resembleFounding:
+			if member == nil || earlier(ev, member) {
+				member = ev
+			}
+		case resembleProfile:
+			if drifting == nil || earlier(ev, drifting) {
+				drifting = ev
+			}
 		}
 	}
-	w.g.cache.candidates(it.sim, it.words, try)
+	var rare []string
+	for i, word := range it.words {
+		if it.rare[i] > 0 {
+			rare = append(rare, word)
+		}
+	}
+	w.g.cache.candidates(it.sim, rare, try)
 	for id := range w.touched {
 		try(id)
 	}
-	if best == nil {
-		return ""
-	}
-	return best.ID
+	return member, drifting
 }
 
-// similar reports whether an original post is close enough to an event, in
-// time and in content.
-func (g *Grouper) similar(it *item, ev *domain.Event) bool {
-	if ev.LastAt.Before(it.at.Add(-g.cfg.Window)) || ev.FirstAt.After(it.at.Add(g.cfg.Window)) {
-		return false
-	}
-	if it.sim != 0 && ev.Simhash != 0 && Hamming(it.sim, ev.Simhash) <= g.cfg.MaxHamming {
-		return true
-	}
-	shared, j := Jaccard(it.words, ev.Keywords)
-	return shared >= g.cfg.MinShared && j >= g.cfg.MinJaccard
+// inWindow reports whether an original post is close enough in time to an
+// event: at most Window after its last post or before its first.
+func (g *Grouper) inWindow(it *item, ev *domain.Event) bool {
+	return !ev.LastAt.Before(it.at.Add(-g.cfg.Window)) && !ev.FirstAt.After(it.at.Add(g.cfg.Window))
 }
 
 // add counts a post into an event. Every figure is an order-independent
@@ -561,6 +729,25 @@ func (g *Grouper) add(ev *domain.Event, it *item) {
 	}
 	if f := d.Author.Followers; f > 0 {
 		ev.Reach += min(f, g.cfg.ReachCap)
+	}
+	if d.Author.Verified {
+		ev.Verified++
+	}
+	if r := d.Metrics.Reposts; r > 0 {
+		ev.Reposts += r
+	}
+	if level, by := sourceAuthority(&d.Post, g.names.level); level > ev.Authority || (level == ev.Authority && level > 0 && by < ev.AuthorityBy) {
+		ev.Authority, ev.AuthorityBy = level, by
+	}
+	if d.ParentID == "" {
+		ev.Originals++
+		g.addTerms(ev, it.terms)
+		switch it.kind {
+		case joinMember:
+			ev.Drift = 0
+		case joinDrifting:
+			ev.Drift++
+		}
 	}
 	if ev.Hourly == nil {
 		ev.Hourly = map[int64]int64{}
@@ -606,6 +793,13 @@ func (g *Grouper) describe(ev *domain.Event, it *item) {
 	}
 	ev.Region = regionOf(d)
 	ev.Unit = d.Analysis.Unit
+	ev.Category = d.Analysis.Category
+	ev.Source = d.Source
+	if d.ParentID == "" {
+		ev.Places = append([]string(nil), it.places...)
+	} else {
+		ev.Places = specificPlaces(d)
+	}
 }
 
 func eventTime(p *domain.Post) time.Time {
@@ -648,5 +842,12 @@ func cloneEvent(e *domain.Event) *domain.Event {
 	}
 	c.Keywords = append([]string(nil), e.Keywords...)
 	c.Reasons = append([]string(nil), e.Reasons...)
+	c.Places = append([]string(nil), e.Places...)
+	if e.Terms != nil {
+		c.Terms = make(map[string]int64, len(e.Terms))
+		for k, v := range e.Terms {
+			c.Terms[k] = v
+		}
+	}
 	return &c
 }

@@ -54,13 +54,16 @@ type spec struct {
 	neg        bool
 	risk       float64
 	places     []string
+	location   string // the author's
+	author     string // the author's name
+	verified   bool
 }
 
 func (s spec) doc() domain.IndexedPost {
 	d := domain.IndexedPost{Post: domain.Post{
 		ID: s.id, ParentID: s.parent, Text: s.text,
 		PublishedAt: t0.Add(time.Duration(s.min) * time.Minute),
-		Author:      domain.Author{ID: "u" + s.id, Followers: s.followers},
+		Author:      domain.Author{ID: "u" + s.id, Name: s.author, Followers: s.followers, Location: s.location, Verified: s.verified},
 	}}
 	d.Analysis = analysis(s.text)
 	d.Analysis.Risk = s.risk
@@ -283,6 +286,10 @@ func TestFigures(t *testing.T) {
 		Posts: 5, Negative: 2, Reach: 300 + 1_000_000 + 2000 + 10,
 		Hourly:     map[int64]int64{t0.Unix() / 3600: 3, t0.Unix()/3600 + 1: 2},
 		PeakHourly: 3, Risk: 0.3, Region: "宁波市",
+		Name: "妇儿·婴儿·跳楼", Originals: 1, Places: []string{"浙江省宁波市"}, Terms: map[string]int64{},
+	}
+	for _, tm := range termsOf(analysis(textA).Keywords, 10) {
+		want.Terms[tm.word] = tm.n
 	}
 	if ev.Version != 2 {
 		t.Errorf("event written twice is at version %d", ev.Version)
@@ -307,9 +314,11 @@ func TestRate(t *testing.T) {
 	}{
 		{"a lone post", domain.Event{Posts: 1, PeakHourly: 1, Reach: 500}, domain.GradeNone, []string{"帖文不足 20 条"}},
 		{"quiet", domain.Event{Posts: 30, PeakHourly: 3, Reach: 2000}, domain.GradeNone, []string{"低于 IV 级阈值"}},
-		{"a usual cascade", domain.Event{Posts: 330, PeakHourly: 60, Reach: 260_000}, domain.GradeIV, []string{"帖文及转评 330 条", "覆盖粉丝约 26.0 万", "拟定 IV 级（一般）"}},
-		{"big", domain.Event{Posts: 1234, PeakHourly: 310, Reach: 1_500_000, Negative: 506, Risk: 0.83}, domain.GradeIII,
-			[]string{"帖文及转评 1,234 条", "峰值 1 小时 310 条", "覆盖粉丝约 150.0 万", "负面占比 41%", "谣言风险 0.83", "谣言风险高，加权", "拟定 III 级（较大）"}},
+		{"a usual cascade", domain.Event{Posts: 330, PeakHourly: 100, Reach: 260_000, Source: "weibo"}, domain.GradeIV,
+			[]string{"帖文及转评 330 条", "覆盖粉丝约 26.0 万", "超出 24 条", "拟定 IV 级（一般）"}},
+		{"big", domain.Event{Posts: 1234, PeakHourly: 410, Reach: 4_500_000, Negative: 506, Risk: 0.83, Verified: 3, Reposts: 1300, Source: "weibo"}, domain.GradeIII,
+			[]string{"帖文及转评 1,234 条", "峰值 1 小时 410 条", "每小时 410 条，超过来源 weibo通常每小时均值 7.0 + 3σ（76.0），超出 334 条",
+				"覆盖粉丝约 450.0 万，认证作者发帖 3 条，来源显示转发 1,300 次", "负面占比 41%", "谣言风险 0.83", "谣言风险高，加权", "拟定 III 级（较大）"}},
 		{"huge", domain.Event{Posts: 60_000, PeakHourly: 8_000, Reach: 150_000_000, Negative: 30_000, Risk: 0.9}, domain.GradeI, []string{"覆盖粉丝约 1.5 亿", "特别重大"}},
 	}
 	prevHeat := -1.0
@@ -334,13 +343,21 @@ func TestRate(t *testing.T) {
 			}
 		})
 	}
-	// the same figures with a high rumour risk and negative share grade higher
-	base := domain.Event{Posts: 900, PeakHourly: 200, Reach: 3_000_000}
+	// the same figures with a high rumour risk grade higher at the same heat;
+	// with a high negative share they are hotter
+	base := domain.Event{Posts: 1200, PeakHourly: 400, Reach: 4_000_000, Source: "weibo"}
 	h1, g1, _ := c.Rate(base)
-	base.Risk, base.Negative = 0.95, 600
-	h2, g2, _ := c.Rate(base)
+	risky := base
+	risky.Risk = 0.95
+	h2, g2, _ := c.Rate(risky)
 	if h1 != h2 || !g2.AtLeast(g1) || g2 == g1 {
-		t.Errorf("risk and negativity: heat %v→%v grade %v→%v; want the same heat and a higher grade", h1, h2, g1, g2)
+		t.Errorf("rumour risk: heat %v→%v grade %v→%v; want the same heat and a higher grade", h1, h2, g1, g2)
+	}
+	negative := base
+	negative.Negative = 600
+	h3, _, reasons := c.Rate(negative)
+	if h3 <= h1 || !strings.Contains(strings.Join(reasons, "；"), "负面占比高（超过 40%），热度 +") {
+		t.Errorf("negative share 67%%: heat %v→%v, reasons %v", h1, h3, reasons)
 	}
 	for n, want := range map[int64]string{0: "0", 999: "999", 1234: "1,234", 1234567: "1,234,567"} {
 		if got := thousands(n); got != want {
@@ -509,6 +526,21 @@ type eventFacts struct {
 	Risk                   float64
 	Simhash                uint64
 	Keywords               string
+	Name, SplitFrom        string
+	Originals, Drift       int64
+	Terms, Places          string
+	Verified, Reposts      int64
+	Authority              int
+	AuthorityBy, Source    string
+}
+
+func termsString(m map[string]int64) string {
+	var ws []string
+	for w, n := range m {
+		ws = append(ws, fmt.Sprintf("%s:%d", w, n))
+	}
+	sort.Strings(ws)
+	return strings.Join(ws, " ")
 }
 
 // replay runs the stream through a fresh Grouper and store in batches and
@@ -543,7 +575,9 @@ func replay(t testing.TB, stream []domain.IndexedPost, batch int, shuffle *rand.
 	out := map[string]eventFacts{}
 	for id, e := range evs {
 		out[id] = eventFacts{e.ID, e.RootPostID, e.Title, e.Posts, e.Negative, e.Reach, e.PeakHourly, e.Heat, e.Grade,
-			strings.Join(e.Reasons, "；"), e.FirstAt.UTC(), e.LastAt.UTC(), e.Risk, e.Simhash, strings.Join(e.Keywords, " ")}
+			strings.Join(e.Reasons, "；"), e.FirstAt.UTC(), e.LastAt.UTC(), e.Risk, e.Simhash, strings.Join(e.Keywords, " "),
+			e.Name, e.SplitFrom, e.Originals, e.Drift, termsString(e.Terms), strings.Join(e.Places, " "),
+			e.Verified, e.Reposts, e.Authority, e.AuthorityBy, e.Source}
 	}
 	return out, assign
 }

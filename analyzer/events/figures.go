@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"yuqing/domain"
@@ -16,46 +17,72 @@ import (
 // Rate gives an event's heat (0–100, one decimal), proposed grade and the
 // reasons behind both, in Chinese.
 //
-// Heat is a weighted sum of three log-scaled terms, each 0 for nothing and 1
-// at its *Full value: volume (posts), growth (posts in the busiest hour of
-// event time) and reach (followers). The grading score is the heat plus a
-// bonus for a high rumour risk and one for a high negative share; the grade
-// is the highest whose threshold the score reaches, and none below GradeIV
-// or below MinPosts posts.
+// Heat is a weighted mean of three log-scaled terms, each 0 for nothing and
+// 1 at its *Full value: volume (posts), growth (the posts by which the
+// strongest spike exceeded mean + SpikeK·σ of the event's own trailing hours
+// and of the source's usual rate; 0 without a spike) and reach (followers capped per post,
+// posts by verified authors, reposts reported), plus points for the most
+// authoritative source and for a high negative share. The grading score is
+// the heat plus a bonus for a high rumour risk; the grade is the highest
+// whose threshold the score reaches, and none below GradeIV or below
+// MinPosts posts (which get no points or bonus either).
 func (c Config) Rate(e domain.Event) (heat float64, grade domain.Grade, reasons []string) {
 	v := logTerm(float64(e.Posts), c.VolumeFull)
-	gr := logTerm(float64(e.PeakHourly), c.GrowthFull)
-	r := logTerm(float64(e.Reach), c.ReachFull)
+	spike, spiked := c.Spike(e)
+	var gr float64
+	if spiked {
+		gr = logTerm(spike.Excess, c.GrowthFull)
+	}
+	rf := logTerm(float64(e.Reach), c.ReachFull)
+	rv := logTerm(float64(e.Verified), c.VerifiedFull)
+	rr := logTerm(float64(e.Reposts), c.RepostsFull)
+	r := (c.WFollowers*rf + c.WVerified*rv + c.WReposts*rr) / (c.WFollowers + c.WVerified + c.WReposts)
 	heat = 100 * (c.WVolume*v + c.WGrowth*gr + c.WReach*r) / (c.WVolume + c.WGrowth + c.WReach)
-	heat = math.Round(heat*10) / 10
 
 	var negShare float64
 	if e.Posts > 0 {
 		negShare = float64(e.Negative) / float64(e.Posts)
 	}
+	graded := e.Posts >= c.MinPosts
 	reasons = []string{
 		fmt.Sprintf("帖文及转评 %s 条", thousands(e.Posts)),
 		fmt.Sprintf("峰值 1 小时 %s 条", thousands(e.PeakHourly)),
-		fmt.Sprintf("覆盖粉丝约 %s", approx(e.Reach)),
-		fmt.Sprintf("负面占比 %d%%", int(math.Round(negShare*100))),
-		fmt.Sprintf("谣言风险 %.2f", e.Risk),
+		c.growthReason(e, spike, spiked),
 	}
+	reach := fmt.Sprintf("覆盖粉丝约 %s", approx(e.Reach))
+	if e.Verified > 0 {
+		reach += fmt.Sprintf("，认证作者发帖 %s 条", thousands(e.Verified))
+	}
+	if e.Reposts > 0 {
+		reach += fmt.Sprintf("，来源显示转发 %s 次", thousands(e.Reposts))
+	}
+	reasons = append(reasons, reach)
+	if e.Authority > 0 && e.Authority < len(c.AuthorityPoints) {
+		if p := c.AuthorityPoints[e.Authority]; graded && p > 0 {
+			heat += p
+			reasons = append(reasons, fmt.Sprintf("来源权威：%s，热度 +%.1f", e.AuthorityBy, p))
+		} else {
+			reasons = append(reasons, fmt.Sprintf("来源权威：%s", e.AuthorityBy))
+		}
+	}
+	reasons = append(reasons, fmt.Sprintf("负面占比 %d%%", int(math.Round(negShare*100))))
+	if graded && negShare > c.NegHigh {
+		b := c.NegWeight * clamp01((negShare-c.NegHigh)/0.4)
+		heat += b
+		reasons = append(reasons, fmt.Sprintf("负面占比高（超过 %d%%），热度 +%.1f", int(math.Round(c.NegHigh*100)), b))
+	}
+	heat = math.Round(math.Min(100, heat)*10) / 10
+
+	reasons = append(reasons, fmt.Sprintf("谣言风险 %.2f", e.Risk))
 	score := heat
-	if e.Posts >= c.MinPosts {
-		if e.Risk > c.RiskHigh {
-			b := c.RiskWeight * clamp01((e.Risk-c.RiskHigh)/(1-c.RiskHigh))
-			score += b
-			reasons = append(reasons, fmt.Sprintf("谣言风险高，加权 +%.1f", b))
-		}
-		if negShare > c.NegHigh {
-			b := c.NegWeight * clamp01((negShare-c.NegHigh)/0.4)
-			score += b
-			reasons = append(reasons, fmt.Sprintf("负面占比高，加权 +%.1f", b))
-		}
+	if graded && e.Risk > c.RiskHigh {
+		b := c.RiskWeight * clamp01((e.Risk-c.RiskHigh)/(1-c.RiskHigh))
+		score += b
+		reasons = append(reasons, fmt.Sprintf("谣言风险高，加权 +%.1f", b))
 	}
 	score = math.Round(score*10) / 10
 	switch {
-	case e.Posts < c.MinPosts:
+	case !graded:
 		grade = domain.GradeNone
 	case score >= c.GradeI:
 		grade = domain.GradeI
@@ -67,7 +94,7 @@ func (c Config) Rate(e domain.Event) (heat float64, grade domain.Grade, reasons 
 		grade = domain.GradeIV
 	}
 	switch {
-	case e.Posts < c.MinPosts:
+	case !graded:
 		reasons = append(reasons, fmt.Sprintf("热度 %.1f；帖文不足 %d 条，未达分级", heat, c.MinPosts))
 	case grade == domain.GradeNone:
 		reasons = append(reasons, fmt.Sprintf("热度 %.1f，综合分 %.1f，低于 IV 级阈值 %s，未达分级", heat, score, num(c.GradeIV)))
@@ -75,6 +102,31 @@ func (c Config) Rate(e domain.Event) (heat float64, grade domain.Grade, reasons 
 		reasons = append(reasons, fmt.Sprintf("热度 %.1f，综合分 %.1f ≥ %s 级阈值 %s，拟定 %s 级（%s）", heat, score, grade, num(c.threshold(grade)), grade, grade.Zh()))
 	}
 	return heat, grade, reasons
+}
+
+// growthReason says whether and where the event spiked, against which
+// baseline: "突增：… 每小时 120 条，超过该事件此前 24 小时均值 8.0 + 3σ（阈值 26.4）".
+func (c Config) growthReason(e domain.Event, s Spike, ok bool) string {
+	k := num(c.SpikeK)
+	src := e.Source
+	if src == "" {
+		src = "该来源"
+	} else {
+		src = "来源 " + src
+	}
+	srcPart := fmt.Sprintf("%s通常每小时均值 %.1f + %sσ（%.1f）", src, s.SourceMean, k, s.SourceMean+c.SpikeK*s.SourceStd)
+	if !ok {
+		rate := c.sourceRate(e.Source)
+		return fmt.Sprintf("无突增：没有一小时超过此前均值 + %sσ 及%s通常每小时均值 %.1f + %sσ（%.1f）",
+			k, strings.TrimPrefix(src, "该"), rate.Mean, k, rate.Mean+c.SpikeK*rate.Std)
+	}
+	at := time.Unix(s.Hour*3600, 0).In(domain.China).Format("2006-01-02 15 时")
+	if !s.Own {
+		return fmt.Sprintf("突增：%s每小时 %s 条，超过%s，超出 %.0f 条（事件不足 %d 小时，尚无自身基线）",
+			at, thousands(s.Count), srcPart, s.Excess, c.MinBaselineHours)
+	}
+	own := fmt.Sprintf("该事件此前 %d 小时均值 %.1f + %sσ（%.1f）", c.BaselineHours, s.OwnMean, k, s.OwnMean+c.SpikeK*s.OwnStd)
+	return fmt.Sprintf("突增：%s每小时 %s 条，超过%s及%s，超出 %.0f 条", at, thousands(s.Count), own, srcPart, s.Excess)
 }
 
 func (c Config) threshold(g domain.Grade) float64 {
@@ -144,7 +196,7 @@ func Simhash(tokens []string, minDistinct int) uint64 {
 		distinct[t] = struct{}{}
 		h := fnv.New64a()
 		h.Write([]byte(t))
-		x := h.Sum64()
+		x := mix64(h.Sum64())
 		for i := 0; i < 64; i++ {
 			if x&(1<<uint(i)) != 0 {
 				acc[i]++
@@ -166,6 +218,18 @@ func Simhash(tokens []string, minDistinct int) uint64 {
 		out = 1 // 0 is reserved for "none"
 	}
 	return out
+}
+
+// mix64 is MurmurHash3's finaliser: FNV-1a alone barely changes its high
+// bits when only a word's last byte differs (词1001, 词1002; 北京市, 北京站),
+// so words alike in spelling would pull fingerprints together.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // Hamming is the number of differing bits.
@@ -212,7 +276,8 @@ func topWords(kws []domain.Keyword, n int) []string {
 	return out
 }
 
-// Jaccard gives the words two sets share and their Jaccard index.
+// Jaccard gives the words two sets share and their Jaccard index. (The
+// grouping weighs shared words by their rarity instead: see Config.)
 func Jaccard(a, b []string) (shared int, j float64) {
 	if len(a) == 0 || len(b) == 0 {
 		return 0, 0

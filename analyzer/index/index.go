@@ -24,7 +24,9 @@ type Index interface {
 }
 
 // Query is a search. Empty fields do not filter; an empty Q matches everything.
-// From and To bound published_at (From inclusive, To exclusive).
+// From and To bound published_at (From inclusive, To exclusive). Every
+// filter is an exact value (no analysis, case sensitive) and all of them
+// must hold.
 type Query struct {
 	Q         string
 	From, To  time.Time
@@ -33,8 +35,21 @@ type Query struct {
 	Region    string
 	Unit      string
 	EventID   string
-	Size      int // hits to return; 0 means 20, at most 1000
-	Offset    int
+	// Place matches a post whose analysis names that place or a place
+	// inside it: Analysis.Places holds full names (浙江省宁波市), and Place
+	// may be one of them, an enclosing division's full name (浙江省) or the
+	// name of any of its levels (宁波市); see PlaceTerms.
+	Place string
+	// Keyword matches a post that has it among Analysis.Keywords.
+	Keyword string
+	// MinRisk matches a post whose Analysis.Risk (false-information
+	// probability, taken within [0, 1]) is at least MinRisk; 0 or less does
+	// not filter.
+	MinRisk float64
+	// Author matches a post whose author's name or id is Author.
+	Author string
+	Size   int // hits to return; 0 means 20, at most 1000
+	Offset int
 }
 
 // Result is what a search gives: the hits, the total number of matches and
@@ -59,6 +74,45 @@ type Aggregations struct {
 	ByCategory  []TermCount  `json:"by_category"`
 	ByRegion    []TermCount  `json:"by_region"`
 	TopKeywords []TermCount  `json:"top_keywords"`
+	// ByPlace counts the places the analysis named, by full name
+	// (浙江省宁波市, 湖北省), the 20 most frequent; a post naming two
+	// places counts under both.
+	ByPlace []TermCount `json:"by_place"`
+	// ByUnit counts the responsible units, the 20 most frequent.
+	ByUnit []TermCount `json:"by_unit"`
+	// ByRisk counts the matches in the RiskBands, always all three, in
+	// order (zero counts included).
+	ByRisk []RiskCount `json:"by_risk"`
+}
+
+// RiskCount counts the matches whose risk is in [From, To) (the last band
+// includes To, 1).
+type RiskCount struct {
+	Band  string  `json:"band"`
+	From  float64 `json:"from"`
+	To    float64 `json:"to"`
+	Count int64   `json:"count"`
+}
+
+// Risk bands of Aggregations.ByRisk, over Analysis.Risk taken within [0, 1]
+// (see ClampRisk): low [0, 0.3), medium [0.3, 0.7), high [0.7, 1]. Every
+// backend uses these bounds, so they agree to the last post.
+const (
+	RiskLow    = "low"
+	RiskMedium = "medium"
+	RiskHigh   = "high"
+)
+
+// RiskBands are the bands of ByRisk, in order; Count is zero.
+var RiskBands = []RiskCount{
+	{Band: RiskLow, From: 0, To: 0.3},
+	{Band: RiskMedium, From: 0.3, To: 0.7},
+	{Band: RiskHigh, From: 0.7, To: 1},
+}
+
+// NewRiskCounts gives a copy of RiskBands to count into.
+func NewRiskCounts() []RiskCount {
+	return append([]RiskCount(nil), RiskBands...)
 }
 
 // TimeBucket counts matches published in [Start, Start+interval).

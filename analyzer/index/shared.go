@@ -126,3 +126,101 @@ func BucketStarts(lo, hi time.Time, hiInclusive bool, interval string) []time.Ti
 	}
 	return out
 }
+
+// ClampRisk gives the risk that filters and risk bands see: Analysis.Risk
+// within [0, 1] (a NaN is 0). The stored post keeps its own value.
+func ClampRisk(r float64) float64 {
+	switch {
+	case r > 1:
+		return 1
+	case r > 0:
+		return r
+	}
+	return 0 // also -0 and NaN
+}
+
+// BandOf gives the index in RiskBands of a risk taken within [0, 1].
+func BandOf(r float64) int {
+	r = ClampRisk(r)
+	for i := len(RiskBands) - 1; i > 0; i-- {
+		if r >= RiskBands[i].From {
+			return i
+		}
+	}
+	return 0
+}
+
+// Division suffixes that end a province-level name, and the municipalities,
+// whose name is their province's.
+var (
+	provinceEnds   = []string{"特别行政区", "自治区", "省"}
+	municipalities = []string{"北京市", "天津市", "上海市", "重庆市"}
+	// levelEnds end the name of a division below a province. A level ends
+	// at the first of them after its first rune (so 市中区 is one level,
+	// not 市 and 中区).
+	levelEnds = []string{"自治州", "自治县", "自治旗", "地区", "街道", "苏木", "市", "盟", "区", "县", "旗", "镇", "乡"}
+)
+
+// PlaceLevels cuts a place's full name, as the analyzer writes it (the full
+// names of its levels run together: 浙江省宁波市鄞州区), into its levels
+// (浙江省, 宁波市, 鄞州区), by the suffixes of Chinese divisions. A name
+// that does not start with a province (海外, or one not understood) is one
+// level.
+func PlaceLevels(name string) []string {
+	end := 0
+	for _, m := range municipalities {
+		if strings.HasPrefix(name, m) {
+			end = len(m)
+			break
+		}
+	}
+	if end == 0 {
+		end = -1
+		for _, s := range provinceEnds {
+			if i := strings.Index(name, s); i > 0 && (end < 0 || i+len(s) < end) {
+				end = i + len(s)
+			}
+		}
+	}
+	if end <= 0 {
+		return []string{name}
+	}
+	levels := []string{name[:end]}
+	for rest := name[end:]; rest != ""; {
+		cut := len(rest)
+		// a level has at least one rune before its suffix
+		_, first := utf8.DecodeRuneInString(rest)
+		for _, s := range levelEnds {
+			if i := strings.Index(rest[first:], s); i >= 0 && first+i+len(s) < cut {
+				cut = first + i + len(s)
+			}
+		}
+		levels = append(levels, rest[:cut])
+		rest = rest[cut:]
+	}
+	return levels
+}
+
+// PlaceTerms gives the terms by which a post naming that place is found
+// with Query.Place: every run of consecutive levels of the name
+// (PlaceLevels), so 浙江省宁波市鄞州区 is found by itself, by the enclosing
+// divisions 浙江省 and 浙江省宁波市, by each level's own name 宁波市 and
+// 鄞州区, and by 宁波市鄞州区. A short form (宁波) is not a term.
+func PlaceTerms(name string) []string {
+	if name == "" {
+		return nil
+	}
+	levels := PlaceLevels(name)
+	if len(levels) == 1 {
+		return levels
+	}
+	out := make([]string, 0, len(levels)*(len(levels)+1)/2)
+	for i := range levels {
+		run := ""
+		for _, l := range levels[i:] {
+			run += l
+			out = append(out, run)
+		}
+	}
+	return out
+}

@@ -11,6 +11,9 @@
   var ACTOR_KEY = 'yuqing.actor';
 
   var SENTIMENT = { positive: '正面', neutral: '中性', negative: '负面' };
+  // the risk bands of the search API's by_risk (false-information probability)
+  var RISK_BAND = { low: '低 <0.3', medium: '中 0.3–0.7', high: '高 ≥0.7' };
+  var RISK_BAND_CLASS = { low: 's-positive', medium: 's-neutral', high: 's-negative' };
   var GRADE_ROMAN = { 1: 'I', 2: 'II', 3: 'III', 4: 'IV' };
   var GRADE_ZH = { 1: '特别重大', 2: '重大', 3: '较大', 4: '一般' };
   var STATUS_ZH = { open: '待签收', signed: '已签收', assessed: '已研判', answered: '已回应', closed: '已关闭' };
@@ -1230,6 +1233,8 @@
       var aggs = res.aggregations || {};
       bars($('agg-sentiment'), aggs.by_sentiment || [], function (t) { return SENTIMENT[t] || t || '未知'; }, function (t) { return 's-' + t; });
       bars($('agg-region'), (aggs.by_region || []).slice(0, 12), function (t) { return t || '未知'; });
+      bars($('agg-risk'), (aggs.by_risk || []).map(function (b) { return { term: b.band, count: b.count }; }),
+        function (t) { return RISK_BAND[t] || t; }, function (t) { return RISK_BAND_CLASS[t] || null; });
       var kw = $('agg-keywords');
       clear(kw);
       (aggs.top_keywords || []).slice(0, 20).forEach(function (t) {

@@ -92,8 +92,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := index.Query{Q: v.Get("q"), Sentiment: v.Get("sentiment"), Category: v.Get("category"),
-		Region: v.Get("region"), Unit: v.Get("unit"), EventID: v.Get("event")}
+		Region: v.Get("region"), Unit: v.Get("unit"), EventID: v.Get("event"),
+		Place: v.Get("place"), Keyword: v.Get("keyword"), Author: v.Get("author")}
 	var err error
+	if q.MinRisk, err = queryRisk(v.Get("min_risk")); err != nil {
+		fail(w, 400, "参数 min_risk: %v", err)
+		return
+	}
 	if q.From, err = queryTime(v.Get("from")); err != nil {
 		fail(w, 400, "参数 from: %v", err)
 		return
@@ -143,6 +148,19 @@ func queryTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q 不是 RFC 3339 时间或 2006-01-02 日期", s)
+}
+
+// queryRisk reads a false-information probability: a number from 0 to 1
+// (empty is 0, no filter).
+func queryRisk(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return 0, fmt.Errorf("%q 不是 0 到 1 之间的数", s)
+	}
+	return f, nil
 }
 
 func queryInt(s string, def int) (int, error) {

@@ -3,7 +3,17 @@
 //
 // Schema: "content" (title + text, analyzer "zh" = gojieba search-mode
 // tokens + lowercase); keyword fields sentiment, category, region, unit,
-// event_id, source, keywords (multi-valued), parent_id; the bucket keys
+// event_id, source, keywords (multi-valued), parent_id, place_terms (every
+// name a place is found by, index.PlaceTerms), author (the author's name
+// and id); "facets", one multi-valued field with doc values for the
+// aggregations by place, unit and risk band: "p:" + each full place name of
+// the analysis, "u:" + the unit, and "r:" + the risk (clamped to [0, 1]) in
+// whole hundredths "000".."100", which a MinRisk filter also matches by a
+// term range; risk_key, a fixed-width key of the exact risk whose byte
+// order is numeric order, for the part of a MinRisk range inside one
+// hundredth. (One field rather than three: a search reads the doc values of
+// every counted field of every match, a compressed chunk per field, and
+// that reading is most of a search's time.) The bucket keys
 // t_hour, t_day and t_month (China time) that the over-time aggregation
 // counts; and t_ns, a fixed-width key of published_at whose byte order is
 // time order, for sorting. There is no numeric or datetime field: Bleve
@@ -19,6 +29,12 @@
 // analyzer found (Analysis.Places[0]); WithRegion replaces that rule, for
 // example to map a city to its province.
 //
+// An index made before the place, author and risk fields (schema version 1)
+// still opens and answers: the posts indexed then are not found by Place,
+// MinRisk or Author and are missing from ByPlace, ByUnit and ByRisk
+// (counted in no risk band at all) until they are indexed again. Open logs a warning for
+// such an index; new posts get every field.
+//
 // Durability: Index returns once Bleve's scorch Batch has returned, and
 // scorch's Batch waits for the persister to write and fsync the segment and
 // its root bolt file unless the index was opened with "unsafe_batch": true.
@@ -31,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,6 +78,10 @@ const (
 	fSource    = "source"
 	fKeywords  = "keywords"
 	fParentID  = "parent_id"
+	fPlaceTerm = "place_terms"
+	fAuthor    = "author"
+	fFacets    = "facets"
+	fRiskKey   = "risk_key"
 	fHour      = "t_hour"
 	fDay       = "t_day"
 	fMonth     = "t_month"
@@ -133,6 +154,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 			ix.bi.Close()
 			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
 		}
+		if v, err := ix.bi.GetInternal([]byte(schemaKey)); err != nil || string(v) != schemaVersion {
+			ix.log.Warn("bleveindex: index made by an older version: posts indexed before lack place, author and risk fields until indexed again",
+				"dir", dir, "schema", string(v), "want", schemaVersion)
+		}
 		ix.log.Info("bleveindex: opened", "dir", dir)
 		return ix, nil
 	}
@@ -147,9 +172,20 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		ix.bi.Close()
 		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
 	}
+	if err := ix.bi.SetInternal([]byte(schemaKey), []byte(schemaVersion)); err != nil {
+		ix.bi.Close()
+		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
+	}
 	ix.log.Info("bleveindex: created", "dir", dir)
 	return ix, nil
 }
+
+// The schema version kept in the index (Bleve's internal key-value store):
+// 1, without it, lacks place_terms, author, facets and risk_key.
+const (
+	schemaKey     = "yuqing_schema"
+	schemaVersion = "2"
+)
 
 // analyzers looks up the analyzers of the index's mapping.
 func (ix *Index) analyzers() error {
@@ -190,10 +226,10 @@ func newMapping() *mapping.IndexMappingImpl {
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fContent, content)
-	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fHour, fDay, fMonth, fSortTime} {
+	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fFacets, fHour, fDay, fMonth, fSortTime} {
 		doc.AddFieldMappingsAt(f, kw(true))
 	}
-	for _, f := range []string{fUnit, fEventID, fSource, fParentID} {
+	for _, f := range []string{fUnit, fEventID, fSource, fParentID, fPlaceTerm, fAuthor, fRiskKey} {
 		doc.AddFieldMappingsAt(f, kw(false))
 	}
 	doc.AddFieldMappingsAt(fSourceDoc, source)
@@ -225,6 +261,38 @@ func parseSortKey(k string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad time sort key %q", k)
 	}
 	return time.Unix(0, int64(u^(1<<63))).In(cst), nil
+}
+
+// riskPct gives a risk in whole hundredths: the k with
+// k/100 <= r < (k+1)/100, r clamped to [0, 1], exactly (as float64 k/100
+// compares with r, so that 0.3 is in 30 and the bands agree with
+// Elasticsearch's ranges to the last bit).
+func riskPct(r float64) int {
+	r = index.ClampRisk(r)
+	k := int(r * 100)
+	for k > 0 && float64(k)/100 > r {
+		k--
+	}
+	for k < 100 && float64(k+1)/100 <= r {
+		k++
+	}
+	return k
+}
+
+// Prefixes of the terms of the facets field.
+const (
+	prePlace = "p:"
+	preUnit  = "u:"
+	preRisk  = "r:"
+)
+
+// riskTerm gives the facets term of a risk in whole hundredths k.
+func riskTerm(k int) string { return fmt.Sprintf("%s%03d", preRisk, k) }
+
+// riskKey gives a fixed-width key of a risk (clamped to [0, 1]) whose byte
+// order is numeric order: the bits of a non-negative float64.
+func riskKey(r float64) string {
+	return fmt.Sprintf("%016x", math.Float64bits(index.ClampRisk(r)))
 }
 
 // Indexing options of the fields, as newMapping declares them.
@@ -276,6 +344,40 @@ func (ix *Index) document(p domain.IndexedPost) (*document.Document, error) {
 			}
 		}
 	}
+	facet := func(i int, term string) {
+		d.AddField(document.NewTextFieldCustom(fFacets, []uint64{uint64(i)}, []byte(term), optFacet, ix.kw))
+	}
+	facet(0, riskTerm(riskPct(p.Analysis.Risk)))
+	nf := 1
+	if p.Analysis.Unit != "" {
+		facet(nf, preUnit+p.Analysis.Unit)
+		nf++
+	}
+	if len(p.Analysis.Places) > 0 {
+		seen := make(map[string]bool, len(p.Analysis.Places))
+		for _, pl := range p.Analysis.Places {
+			if pl == "" || seen[pl] {
+				continue
+			}
+			seen[pl] = true
+			facet(nf, prePlace+pl)
+			nf++
+		}
+		terms := map[string]bool{}
+		for _, pl := range p.Analysis.Places {
+			for _, t := range index.PlaceTerms(pl) {
+				if !terms[t] {
+					terms[t] = true
+					d.AddField(document.NewTextFieldCustom(fPlaceTerm, []uint64{uint64(len(terms) - 1)}, []byte(t), optFilter, ix.kw))
+				}
+			}
+		}
+	}
+	put(fAuthor, p.Author.Name, optFilter)
+	if p.Author.ID != "" && p.Author.ID != p.Author.Name {
+		d.AddField(document.NewTextFieldCustom(fAuthor, []uint64{1}, []byte(p.Author.ID), optFilter, ix.kw))
+	}
+	put(fRiskKey, riskKey(p.Analysis.Risk), optFilter)
 	if !p.PublishedAt.IsZero() {
 		if y := p.PublishedAt.Year(); y < 1700 || y > 2200 {
 			return nil, fmt.Errorf("bleveindex: post %s: published_at %s out of range", p.ID, p.PublishedAt.Format(time.RFC3339))

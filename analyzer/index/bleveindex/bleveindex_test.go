@@ -337,3 +337,47 @@ func TestTimeRangeExact(t *testing.T) {
 		check(time.Time{}, b)
 	}
 }
+
+// TestOlderSchema checks that an index made before the place, author and
+// risk fields (no schema version) opens with a warning and keeps answering,
+// and that a new index opens without one.
+func TestOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "idx")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Index(ctx, indextest.Fixture()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() (*Index, string) {
+		t.Helper()
+		var buf strings.Builder
+		ix, err := Open(dir, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix, buf.String()
+	}
+	ix, logged := reopen()
+	if strings.Contains(logged, "older version") {
+		t.Errorf("current index reported as older: %s", logged)
+	}
+	if err := ix.bi.DeleteInternal([]byte(schemaKey)); err != nil { // as version 1 left it
+		t.Fatal(err)
+	}
+	ix.Close()
+	ix, logged = reopen()
+	defer ix.Close()
+	if !strings.Contains(logged, "level=WARN") || !strings.Contains(logged, "older version") {
+		t.Errorf("older index not reported: %q", logged)
+	}
+	res, err := ix.Search(ctx, index.Query{Q: "医院", Place: "宁波市"})
+	if err != nil || res.Total != 2 {
+		t.Errorf("search in an older index: total %d, err %v; want 2", res.Total, err)
+	}
+}

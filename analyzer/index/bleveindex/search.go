@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -20,6 +23,8 @@ const (
 	categoryTop  = 20
 	regionTop    = 20
 	keywordTop   = 20
+	placeTop     = 20
+	unitTop      = 20
 )
 
 // Search runs a query. An empty Q matches every post and sorts by
@@ -188,6 +193,9 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, categoryTop))
 	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, regionTop))
 	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, keywordTop))
+	// places, units and risk bands: every term, split by prefix below
+	// (Bleve counts and sorts every term of a facet whatever its size).
+	req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, allTerms))
 	for f, size := range timeFacets {
 		req.AddFacet(f, bleve.NewFacetRequest(f, max(size, 1)))
 	}
@@ -212,11 +220,49 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	out.Aggs.ByCategory = termCounts(res.Facets[fCategory])
 	out.Aggs.ByRegion = termCounts(res.Facets[fRegion])
 	out.Aggs.TopKeywords = termCounts(res.Facets[fKeywords])
+	out.Aggs.ByPlace, out.Aggs.ByUnit, out.Aggs.ByRisk = facetCounts(res.Facets[fFacets])
 	times := make(map[string][]index.TermCount, len(timeFacets))
 	for f := range timeFacets {
 		times[f] = keyCounts(res.Facets[f])
 	}
 	return out, times, nil
+}
+
+// facetCounts splits the facets field's counts into the top places and
+// units and the risk bands.
+func facetCounts(f *search.FacetResult) (places, units []index.TermCount, risk []index.RiskCount) {
+	places, units, risk = []index.TermCount{}, []index.TermCount{}, index.NewRiskCounts()
+	if f == nil || f.Terms == nil {
+		return places, units, risk
+	}
+	for _, t := range f.Terms.Terms() {
+		switch {
+		case strings.HasPrefix(t.Term, prePlace):
+			places = append(places, index.TermCount{Term: t.Term[len(prePlace):], Count: int64(t.Count)})
+		case strings.HasPrefix(t.Term, preUnit):
+			units = append(units, index.TermCount{Term: t.Term[len(preUnit):], Count: int64(t.Count)})
+		case strings.HasPrefix(t.Term, preRisk):
+			k, err := strconv.Atoi(t.Term[len(preRisk):])
+			if err == nil && k >= 0 && k <= 100 {
+				risk[index.BandOf(float64(k)/100)].Count += int64(t.Count)
+			}
+		}
+	}
+	return top(places, placeTop), top(units, unitTop), risk
+}
+
+// top sorts counts as termCounts does and keeps the first n.
+func top(tcs []index.TermCount, n int) []index.TermCount {
+	sort.Slice(tcs, func(i, j int) bool {
+		if tcs[i].Count != tcs[j].Count {
+			return tcs[i].Count > tcs[j].Count
+		}
+		return tcs[i].Term < tcs[j].Term
+	})
+	if len(tcs) > n {
+		tcs = tcs[:n]
+	}
+	return tcs
 }
 
 // keyCounts gives a time facet's counts in key (time) order.
@@ -235,13 +281,17 @@ func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 	}
 	for _, f := range []struct{ field, value string }{
 		{fSentiment, q.Sentiment}, {fCategory, q.Category}, {fRegion, q.Region},
-		{fUnit, q.Unit}, {fEventID, q.EventID},
+		{fUnit, q.Unit}, {fEventID, q.EventID}, {fPlaceTerm, q.Place},
+		{fKeywords, q.Keyword}, {fAuthor, q.Author},
 	} {
 		if f.value != "" {
 			tq := bleve.NewTermQuery(f.value)
 			tq.SetField(f.field)
 			parts = append(parts, tq)
 		}
+	}
+	if q.MinRisk > 0 {
+		parts = append(parts, minRiskQuery(q.MinRisk))
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {
 		parts = append(parts, timeRangeQuery(q.From, q.To))
@@ -328,6 +378,30 @@ func termCounts(f *search.FacetResult) []index.TermCount {
 		return out[i].Term < out[j].Term
 	})
 	return out
+}
+
+// minRiskQuery matches the posts whose risk (clamped to [0, 1]) is at least
+// min > 0: those in the whole hundredths from c, the first k with k/100 >=
+// min, by a term range over the facets terms r:c to r:100 (at most 101
+// terms), and those in
+// [min, c/100), inside one hundredth, by a range of the exact risk_key.
+func minRiskQuery(min float64) query.Query {
+	if min > 1 || math.IsNaN(min) {
+		return bleve.NewMatchNoneQuery()
+	}
+	c := riskPct(min)
+	if float64(c)/100 < min {
+		c++
+	}
+	incl, excl := true, false
+	whole := bleve.NewTermRangeInclusiveQuery(riskTerm(c), riskTerm(100), &incl, &incl)
+	whole.SetField(fFacets)
+	if float64(c)/100 == min {
+		return whole
+	}
+	part := bleve.NewTermRangeInclusiveQuery(riskKey(min), riskKey(float64(c)/100), &incl, &excl)
+	part.SetField(fRiskKey)
+	return bleve.NewDisjunctionQuery(whole, part)
 }
 
 // timeRangeQuery matches the posts published in [from, to); a zero bound is

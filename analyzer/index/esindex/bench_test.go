@@ -167,6 +167,7 @@ func bigIndex(b *testing.B) *Index {
 // bleveindex's BenchmarkSearch).
 func BenchmarkSearch(b *testing.B) {
 	words := []string{"医院", "政府", "谣言", "地震", "孩子", "警察", "北京", "转发", "中国 政府", "食品 安全", "微博", "记者"}
+	places := []string{"浙江省", "北京市", "广州市", "江苏省南京市", "朝阳区", "湖北省"}
 	from := time.Date(2012, 9, 1, 0, 0, 0, 0, cst)
 	for _, bc := range []struct {
 		name string
@@ -179,7 +180,11 @@ func BenchmarkSearch(b *testing.B) {
 		{"keyword+filter", func(i int) index.Query {
 			return index.Query{Q: words[i%len(words)], Sentiment: domain.Negative, Region: "浙江"}
 		}},
+		{"keyword+analysis", func(i int) index.Query {
+			return index.Query{Q: words[i%len(words)], Place: places[i%len(places)], MinRisk: 0.05 + float64(i%10)/20}
+		}},
 		{"all", func(i int) index.Query { return index.Query{} }},
+		{"all+minrisk", func(i int) index.Query { return index.Query{MinRisk: 0.005 + float64(i%100)/100} }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ix := bigIndex(b)

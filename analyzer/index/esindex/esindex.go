@@ -21,12 +21,26 @@
 // no whitespace tokenizer and no lowercase filter). The query is cut the same
 // way and every word must match. Keyword fields: sentiment, category, region
 // (WithRegion, by default DefaultRegion, the rule of bleveindex), unit,
-// event_id, source, keywords (multi-valued), parent_id. published_at is
+// event_id, source, keywords (multi-valued), parent_id, places (the
+// analysis's full place names, multi-valued), place_terms (every name a
+// place is found by, index.PlaceTerms; not aggregated, so no doc values),
+// author (name and id; no doc values); risk is a double, the analysis's risk
+// clamped to [0, 1] (index.ClampRisk). published_at is
 // date_nanos, so ranges are exact to the nanosecond like bleveindex's (it
 // holds 1970 to 2262; a post outside is refused by Elasticsearch and
 // reported as failed). The whole IndexedPost is kept in _source under "doc"
 // (an object with enabled:false: stored, not indexed), from which Get and
 // Search return full documents; content_tokens is left out of _source.
+//
+// Older indices: the template only shapes indices created after it, and a
+// monthly index made by an older version (before places, place_terms,
+// author and risk) would refuse new posts under dynamic "strict". Open
+// therefore adds the template's properties to the mappings of the existing
+// indices of the prefix (adding fields is allowed; the fields already there
+// are unchanged) and logs a warning naming the indices it upgraded: their
+// posts indexed before lack the new fields, so Place, MinRisk and Author do
+// not find them and ByPlace and ByRisk do not count them, until they are
+// indexed again.
 //
 // Durability: Index sends the posts through an esutil.BulkIndexer and returns
 // nil only when every item succeeded; otherwise its error names the failed
@@ -82,6 +96,10 @@ const (
 	fSource    = "source"
 	fKeywords  = "keywords"
 	fParentID  = "parent_id"
+	fPlaces    = "places"
+	fPlaceTerm = "place_terms"
+	fAuthor    = "author"
+	fRisk      = "risk"
 	fPublished = "published_at"
 	fDoc       = "doc"
 )
@@ -231,6 +249,10 @@ func Open(ctx context.Context, addresses []string, opts ...Option) (*Index, erro
 		ix.transport.CloseIdleConnections()
 		return nil, err
 	}
+	if err := ix.upgradeMappings(ctx); err != nil {
+		ix.transport.CloseIdleConnections()
+		return nil, err
+	}
 	ix.log.Info("esindex: opened", "addresses", addresses, "alias", ix.prefix, "refresh", ix.refresh)
 	return ix, nil
 }
@@ -244,7 +266,6 @@ func (ix *Index) templateName() string { return ix.prefix + "-template" }
 func (ix *Index) template() map[string]any {
 	// ignore_above: a longer value is kept in _source but not indexed,
 	// rather than failing the post on Lucene's 32,766-byte term limit.
-	kw := map[string]any{"type": "keyword", "ignore_above": maxTermChars}
 	return map[string]any{
 		"index_patterns": []string{ix.prefix + "-*"},
 		"priority":       200,
@@ -256,18 +277,89 @@ func (ix *Index) template() map[string]any {
 				"max_result_window":  maxResultWindow,
 			},
 			"mappings": map[string]any{
-				"dynamic": "strict",
-				"_source": map[string]any{"excludes": []string{fContent}},
-				"properties": map[string]any{
-					fContent:   map[string]any{"type": "keyword", "index_options": "freqs", "norms": true, "doc_values": false},
-					fSentiment: kw, fCategory: kw, fRegion: kw, fUnit: kw, fEventID: kw,
-					fSource: kw, fKeywords: kw, fParentID: kw,
-					fPublished: map[string]any{"type": "date_nanos"},
-					fDoc:       map[string]any{"type": "object", "enabled": false},
-				},
+				"dynamic":    "strict",
+				"_source":    map[string]any{"excludes": []string{fContent}},
+				"properties": properties(),
 			},
 		},
 	}
+}
+
+// properties gives the fields of the mappings.
+func properties() map[string]any {
+	// ignore_above: a longer value is kept in _source but not indexed,
+	// rather than failing the post on Lucene's 32,766-byte term limit.
+	kw := map[string]any{"type": "keyword", "ignore_above": maxTermChars}
+	filterOnly := map[string]any{"type": "keyword", "ignore_above": maxTermChars, "doc_values": false}
+	return map[string]any{
+		fContent:   map[string]any{"type": "keyword", "index_options": "freqs", "norms": true, "doc_values": false},
+		fSentiment: kw, fCategory: kw, fRegion: kw, fUnit: kw, fEventID: kw,
+		fSource: kw, fKeywords: kw, fParentID: kw, fPlaces: kw,
+		fPlaceTerm: filterOnly, fAuthor: filterOnly,
+		fRisk:      map[string]any{"type": "double"},
+		fPublished: map[string]any{"type": "date_nanos"},
+		fDoc:       map[string]any{"type": "object", "enabled": false},
+	}
+}
+
+// upgradeMappings adds the fields of properties to the existing indices of
+// the prefix that lack some, so that they take the posts of this version,
+// and logs which ones it upgraded.
+func (ix *Index) upgradeMappings(ctx context.Context) error {
+	res, err := esapi.IndicesGetMappingRequest{
+		Index: []string{ix.prefix + "-*"}, IgnoreUnavailable: &ignore, AllowNoIndices: &ignore, ExpandWildcards: "open",
+	}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("esindex: open: mappings of %s-*: %w", ix.prefix, err)
+	}
+	var got map[string]struct {
+		Mappings struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	}
+	if err := decode(res, &got); err != nil {
+		return fmt.Errorf("esindex: open: mappings of %s-*: %w", ix.prefix, err)
+	}
+	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated)$`)
+	props := properties()
+	var old []string
+	var missing []string
+	for name, m := range got {
+		if !mine.MatchString(name) {
+			continue
+		}
+		var lacks []string
+		for f := range props {
+			if _, ok := m.Mappings.Properties[f]; !ok {
+				lacks = append(lacks, f)
+			}
+		}
+		if len(lacks) > 0 {
+			old = append(old, name)
+			missing = lacks
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	sort.Strings(old)
+	sort.Strings(missing)
+	body, err := json.Marshal(map[string]any{"properties": props})
+	if err != nil {
+		return fmt.Errorf("esindex: open: %w", err)
+	}
+	for rest := old; len(rest) > 0; {
+		k := min(len(rest), 50) // the request line must stay short
+		res, err := esapi.IndicesPutMappingRequest{Index: rest[:k], Body: bytes.NewReader(body)}.Do(ctx, ix.es)
+		if err := check(res, err); err != nil {
+			return fmt.Errorf("esindex: open: add fields %v to the mappings of %v (made by an older version): %w", missing, rest[:k], err)
+		}
+		closeBody(res)
+		rest = rest[k:]
+	}
+	ix.log.Warn("esindex: indices made by an older version: added the new fields to their mappings; their posts lack them until indexed again",
+		"indices", old, "fields", missing)
+	return nil
 }
 
 // ensureIndices creates the monthly indices a batch needs, waits until their
@@ -376,6 +468,10 @@ type esDoc struct {
 	Source      string          `json:"source,omitempty"`
 	Keywords    []string        `json:"keywords,omitempty"`
 	ParentID    string          `json:"parent_id,omitempty"`
+	Places      []string        `json:"places,omitempty"`
+	PlaceTerms  []string        `json:"place_terms,omitempty"`
+	Author      []string        `json:"author,omitempty"`
+	Risk        float64         `json:"risk"`
 	PublishedAt string          `json:"published_at,omitempty"`
 	Doc         json.RawMessage `json:"doc"`
 }
@@ -395,7 +491,32 @@ func (ix *Index) document(p *domain.IndexedPost) ([]byte, error) {
 		EventID:   p.EventID,
 		Source:    p.Source,
 		ParentID:  p.ParentID,
+		Risk:      index.ClampRisk(p.Analysis.Risk),
 		Doc:       src,
+	}
+	if len(p.Analysis.Places) > 0 {
+		seen := make(map[string]bool, len(p.Analysis.Places)*3)
+		for _, pl := range p.Analysis.Places {
+			if pl != "" && !seen[pl] {
+				seen[pl] = true
+				d.Places = append(d.Places, pl)
+			}
+		}
+		clear(seen)
+		for _, pl := range p.Analysis.Places {
+			for _, t := range index.PlaceTerms(pl) {
+				if !seen[t] {
+					seen[t] = true
+					d.PlaceTerms = append(d.PlaceTerms, t)
+				}
+			}
+		}
+	}
+	if p.Author.Name != "" {
+		d.Author = append(d.Author, p.Author.Name)
+	}
+	if p.Author.ID != "" && p.Author.ID != p.Author.Name {
+		d.Author = append(d.Author, p.Author.ID)
 	}
 	if len(p.Analysis.Keywords) > 0 {
 		seen := make(map[string]bool, len(p.Analysis.Keywords))

@@ -121,10 +121,13 @@ func TestSameAsBleve(t *testing.T) {
 			Analysis: domain.Analysis{
 				Sentiment: domain.SentimentResult{Label: []string{domain.Negative, domain.Neutral, domain.Positive}[i%3]},
 				Category:  []string{"政务服务", "", "医疗卫生", "消费维权"}[i%4],
-				Places:    []string{[]string{"宁波", "北京", "上海"}[i%3]},
+				Places:    []string{[]string{"宁波", "北京", "上海"}[i%3], []string{"浙江省宁波市鄞州区", "北京市朝阳区", "上海市", "浙江省宁波市"}[i%4]},
 				Keywords:  []domain.Keyword{{Word: "共享", Weight: 1}, {Word: "词" + string(rune('甲'+i%3)), Weight: 0.5}},
+				Unit:      []string{"", "宁波市卫健委", "北京市网信办"}[i%3],
+				Risk:      float64(i) * 0.1,
 			},
 		}
+		p.Author = domain.Author{Name: "作者" + string(rune('甲'+i%2)), ID: "a" + string(rune('0'+i%3))}
 		if i == 6 {
 			p.PublishedAt = time.Time{} // no time at all
 		}
@@ -162,6 +165,18 @@ func TestSameAsBleve(t *testing.T) {
 		{"english", index.Query{Q: "IPHONE"}, false},
 		{"text and range", index.Query{Q: "医院", From: at(2024, 3, 1, 0)}, false},
 		{"punctuation", index.Query{Q: "！？"}, true},
+		{"place", index.Query{Place: "宁波市"}, true},
+		{"place province", index.Query{Place: "浙江省"}, true},
+		{"place municipality", index.Query{Place: "北京市"}, true},
+		{"keyword", index.Query{Keyword: "共享"}, true},
+		{"keyword and text", index.Query{Keyword: "医院", Q: "医院"}, false},
+		{"min risk", index.Query{MinRisk: 0.3}, true},
+		{"min risk inside a hundredth", index.Query{MinRisk: 0.695}, true},
+		{"min risk and range", index.Query{MinRisk: 0.2, From: at(2023, 11, 1, 0), To: at(2024, 3, 1, 0)}, true},
+		{"author", index.Query{Author: "作者乙"}, true},
+		{"author id", index.Query{Author: "a2"}, true},
+		{"unit", index.Query{Unit: "北京市网信办"}, true},
+		{"all new filters", index.Query{Place: "浙江省", Keyword: "共享", MinRisk: 0.1, Author: "a0"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := es.Search(ctx, tc.q)
@@ -384,5 +399,71 @@ func TestBucketStarts(t *testing.T) {
 				t.Errorf("bucket %v not in China time", s)
 			}
 		}
+	}
+}
+
+// TestOlderMappings checks that a monthly index made by an older version
+// (strict mappings without places, place_terms, author and risk) gets the
+// new fields when Open runs, with a warning, and then takes new posts.
+func TestOlderMappings(t *testing.T) {
+	addrs := addresses(t)
+	ctx := context.Background()
+	prefix := randomPrefix(t, "old")
+	fx := indextest.Fixture()
+	old := properties()
+	for _, f := range []string{fPlaces, fPlaceTerm, fAuthor, fRisk} {
+		delete(old, f)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"settings": map[string]any{"number_of_shards": 1, "number_of_replicas": 0},
+		"mappings": map[string]any{"dynamic": "strict", "_source": map[string]any{"excludes": []string{fContent}}, "properties": old},
+		"aliases":  map[string]any{prefix: map[string]any{}},
+	})
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	first, err := Open(ctx, addrs, WithPrefix(prefix), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := first.Drop(context.Background()); err != nil {
+			t.Errorf("Drop: %v", err)
+		}
+	})
+	first.Close()
+	name := first.indexName(fx[0].PublishedAt)
+	res, err := esapi.IndicesCreateRequest{Index: name, Body: strings.NewReader(string(body)), WaitForActiveShards: "1"}.Do(ctx, first.es)
+	if err := check(res, err); err != nil {
+		t.Fatal(err)
+	}
+	closeBody(res)
+	if strings.Contains(buf.String(), "older version") {
+		t.Errorf("empty prefix reported as older: %s", buf.String())
+	}
+
+	ix, err := Open(ctx, addrs, WithPrefix(prefix), WithLogger(logger))
+	if err != nil {
+		t.Fatalf("Open over an older index: %v", err)
+	}
+	defer ix.Close()
+	if !strings.Contains(buf.String(), "older version") || !strings.Contains(buf.String(), name) {
+		t.Errorf("older index not reported: %s", buf.String())
+	}
+	if err := ix.Index(ctx, fx); err != nil {
+		t.Fatalf("Index into an upgraded index: %v", err)
+	}
+	r, err := ix.Search(ctx, index.Query{Place: "浙江省", MinRisk: 0.7})
+	if err != nil || r.Total != 2 {
+		t.Errorf("place and risk in an upgraded index: total %d, err %v; want 2 (p4 p5)", r.Total, err)
+	}
+	// Opening again finds nothing to upgrade.
+	buf.Reset()
+	again, err := Open(ctx, addrs, WithPrefix(prefix), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+	if strings.Contains(buf.String(), "older version") {
+		t.Errorf("upgraded index reported again: %s", buf.String())
 	}
 }

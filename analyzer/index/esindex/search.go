@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -16,9 +17,14 @@ const (
 	categoryTop  = 20
 	regionTop    = 20
 	keywordTop   = 20
+	placeTop     = 20
+	unitTop      = 20
 	// keywordShardSize is how many keywords each shard reports, so that the
 	// top 20 over several monthly indices are counted exactly in practice.
 	keywordShardSize = 500
+	// placeShardSize, unitShardSize: the same for places and units.
+	placeShardSize = 500
+	unitShardSize  = 500
 )
 
 // Search runs a query. An empty Q matches every post and sorts by
@@ -84,6 +90,9 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		fCategory:  terms(fCategory, categoryTop, 0),
 		fRegion:    terms(fRegion, regionTop, 0),
 		fKeywords:  terms(fKeywords, keywordTop, keywordShardSize),
+		fPlaces:    terms(fPlaces, placeTop, placeShardSize),
+		fUnit:      terms(fUnit, unitTop, unitShardSize),
+		fRisk:      riskRanges(),
 	}
 	if histogram && len(starts) > 0 {
 		aggs["over_time"] = map[string]any{"date_histogram": map[string]any{
@@ -133,6 +142,20 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 	out.Aggs.ByCategory = termCounts(r.Aggregations[fCategory])
 	out.Aggs.ByRegion = termCounts(r.Aggregations[fRegion])
 	out.Aggs.TopKeywords = termCounts(r.Aggregations[fKeywords])
+	out.Aggs.ByPlace = termCounts(r.Aggregations[fPlaces])
+	out.Aggs.ByUnit = termCounts(r.Aggregations[fUnit])
+	out.Aggs.ByRisk = make([]index.RiskCount, 0, len(index.RiskBands))
+	byBand := make(map[string]int64, len(index.RiskBands))
+	for _, b := range r.Aggregations[fRisk].Buckets {
+		var key string
+		if err := json.Unmarshal(b.Key, &key); err == nil {
+			byBand[key] = b.DocCount
+		}
+	}
+	for _, b := range index.RiskBands {
+		b.Count = byBand[b.Band]
+		out.Aggs.ByRisk = append(out.Aggs.ByRisk, b)
+	}
 	if histogram {
 		counts := make(map[int64]int64, len(r.Aggregations["over_time"].Buckets))
 		for _, b := range r.Aggregations["over_time"].Buckets {
@@ -157,6 +180,23 @@ func terms(field string, size, shardSize int) map[string]any {
 		t["shard_size"] = shardSize
 	}
 	return map[string]any{"terms": t}
+}
+
+// riskRanges gives the range aggregation of the risk bands (from inclusive,
+// to exclusive; the last band open, as risk is at most 1).
+func riskRanges() map[string]any {
+	ranges := make([]any, len(index.RiskBands))
+	for i, b := range index.RiskBands {
+		r := map[string]any{"key": b.Band}
+		if i > 0 {
+			r["from"] = b.From
+		}
+		if i < len(index.RiskBands)-1 {
+			r["to"] = b.To
+		}
+		ranges[i] = r
+	}
+	return map[string]any{"range": map[string]any{"field": fRisk, "ranges": ranges}}
 }
 
 // searchResponse is the part of a search response that is read.
@@ -266,11 +306,18 @@ func (ix *Index) buildQuery(q index.Query) (any, bool) {
 	var filter []any
 	for _, f := range []struct{ field, value string }{
 		{fSentiment, q.Sentiment}, {fCategory, q.Category}, {fRegion, q.Region},
-		{fUnit, q.Unit}, {fEventID, q.EventID},
+		{fUnit, q.Unit}, {fEventID, q.EventID}, {fPlaceTerm, q.Place},
+		{fKeywords, q.Keyword}, {fAuthor, q.Author},
 	} {
 		if f.value != "" {
 			filter = append(filter, map[string]any{"term": map[string]any{f.field: f.value}})
 		}
+	}
+	if q.MinRisk > 0 {
+		if q.MinRisk > 1 || math.IsNaN(q.MinRisk) {
+			return map[string]any{"match_none": map[string]any{}}, false
+		}
+		filter = append(filter, map[string]any{"range": map[string]any{fRisk: map[string]any{"gte": q.MinRisk}}})
 	}
 	if !q.From.IsZero() || !q.To.IsZero() {
 		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {

@@ -40,9 +40,33 @@ func post(id, title, text, sentiment, category, region, unit, event string, pub 
 // Fixture is the hand-made set the suite searches. Expected counts:
 // sentiment negative 3 (p1 p4 p6), positive 2 (p2 p3), neutral 1 (p5);
 // category 医疗卫生 2, 交通出行 2, 住房保障 1, 消费维权 1; region 浙江 3,
-// 江苏 2, 广东 1; keyword 医院 2, every other keyword 1. p3 is published on
-// 11 March China time, which is still 10 March in UTC.
+// 江苏 2, 广东 1; keyword 医院 2, every other keyword 1; unit 宁波市卫健委 2,
+// 南京市交通局 2, 杭州市住建局 1 (p6 has none); places 江苏省南京市 2 (p3
+// p4), 浙江省杭州市 2 (p4 p5), 浙江省宁波市 1, 浙江省宁波市鄞州区 1,
+// 广东省深圳市 1, 北京市 1 (p6 names two); risk p1 0.1 (low), p2 0.3 and
+// p3 0.69 (medium), p4 0.7, p5 1.2 (taken as 1) and p6 0.7049 (high). The
+// author of pN is 网友pN with id upN. p3 is published on 11 March China
+// time, which is still 10 March in UTC.
 func Fixture() []domain.IndexedPost {
+	fx := fixture()
+	for i, a := range []struct {
+		risk   float64
+		places []string
+	}{
+		{0.1, []string{"浙江省宁波市"}},
+		{0.3, []string{"浙江省宁波市鄞州区"}},
+		{0.69, []string{"江苏省南京市"}},
+		{0.7, []string{"江苏省南京市", "浙江省杭州市"}},
+		{1.2, []string{"浙江省杭州市"}},
+		{0.7049, []string{"广东省深圳市", "北京市"}},
+	} {
+		fx[i].Analysis.Risk = a.risk
+		fx[i].Analysis.Places = a.places
+	}
+	return fx
+}
+
+func fixture() []domain.IndexedPost {
 	return []domain.IndexedPost{
 		post("p1", "市民反映宁波妇儿医院停车难", "周末带孩子去宁波妇儿医院看病，停车场排队两个小时。",
 			domain.Negative, "医疗卫生", "浙江", "宁波市卫健委", "e1", at(3, 10, 9, 0), "停车", "医院"),
@@ -70,6 +94,9 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 	t.Run("TimeRange", func(t *testing.T) { testTimeRange(t, loaded(t, open)) })
 	t.Run("MatchAll", func(t *testing.T) { testMatchAll(t, loaded(t, open)) })
 	t.Run("Aggregations", func(t *testing.T) { testAggregations(t, loaded(t, open)) })
+	t.Run("AnalysisFilters", func(t *testing.T) { testAnalysisFilters(t, loaded(t, open)) })
+	t.Run("AnalysisAggregations", func(t *testing.T) { testAnalysisAggregations(t, loaded(t, open)) })
+	t.Run("RiskEdges", func(t *testing.T) { testRiskEdges(t, open(t)) })
 	t.Run("OverTime", func(t *testing.T) { testOverTime(t, loaded(t, open)) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, loaded(t, open)) })
 	t.Run("IntervalThresholds", func(t *testing.T) { testThresholds(t, open) })
@@ -513,6 +540,179 @@ func testThresholds(t *testing.T, open func(t *testing.T) index.Index) {
 		ot := res.Aggs.OverTime
 		if ot[0].Count != 1 || ot[len(ot)-1].Count != 1 {
 			t.Errorf("span %s: first and last buckets %d, %d; want 1, 1", tc.event, ot[0].Count, ot[len(ot)-1].Count)
+		}
+	}
+}
+
+// testAnalysisFilters checks the filters on the analysis: places (by any
+// level of the name), keywords, risk and author.
+func testAnalysisFilters(t *testing.T, ix index.Index) {
+	defer closeIx(t, ix)
+	for _, tc := range []struct {
+		name string
+		q    index.Query
+		want []string
+	}{
+		{"place city", index.Query{Place: "宁波市"}, []string{"p1", "p2"}},
+		{"place full name", index.Query{Place: "浙江省宁波市"}, []string{"p1", "p2"}},
+		{"place province", index.Query{Place: "浙江省"}, []string{"p1", "p2", "p4", "p5"}},
+		{"place district", index.Query{Place: "鄞州区"}, []string{"p2"}},
+		{"place district full", index.Query{Place: "浙江省宁波市鄞州区"}, []string{"p2"}},
+		{"place city and district", index.Query{Place: "宁波市鄞州区"}, []string{"p2"}},
+		{"place second of two", index.Query{Place: "浙江省杭州市"}, []string{"p4", "p5"}},
+		{"place municipality", index.Query{Place: "北京市"}, []string{"p6"}},
+		{"place short form is not a name", index.Query{Place: "宁波"}, nil},
+		{"place and sentiment", index.Query{Place: "江苏省", Sentiment: domain.Negative}, []string{"p4"}},
+		{"place and region", index.Query{Place: "浙江省杭州市", Region: "江苏"}, []string{"p4"}},
+		{"keyword", index.Query{Keyword: "医院"}, []string{"p1", "p2"}},
+		{"keyword exact only", index.Query{Keyword: "医"}, nil},
+		{"keyword and text", index.Query{Keyword: "医院", Q: "停车"}, []string{"p1"}},
+		{"keyword not in text", index.Query{Keyword: "拥堵", Q: "医院"}, nil},
+		{"min risk 0.7", index.Query{MinRisk: 0.7}, []string{"p4", "p5", "p6"}},
+		{"min risk 0.3 inclusive", index.Query{MinRisk: 0.3}, []string{"p2", "p3", "p4", "p5", "p6"}},
+		{"min risk 0.69", index.Query{MinRisk: 0.69}, []string{"p3", "p4", "p5", "p6"}},
+		{"min risk inside a hundredth", index.Query{MinRisk: 0.6901}, []string{"p4", "p5", "p6"}},
+		{"min risk equal to an odd risk", index.Query{MinRisk: 0.7049}, []string{"p5", "p6"}},
+		{"min risk just above", index.Query{MinRisk: 0.70491}, []string{"p5"}},
+		{"min risk 1 takes risk above 1 as 1", index.Query{MinRisk: 1}, []string{"p5"}},
+		{"min risk above 1", index.Query{MinRisk: 1.01}, nil},
+		{"min risk small", index.Query{MinRisk: 0.0001}, []string{"p1", "p2", "p3", "p4", "p5", "p6"}},
+		{"min risk zero does not filter", index.Query{MinRisk: 0}, []string{"p1", "p2", "p3", "p4", "p5", "p6"}},
+		{"min risk and text", index.Query{MinRisk: 0.2, Q: "医院"}, []string{"p2"}},
+		{"author name", index.Query{Author: "网友p3"}, []string{"p3"}},
+		{"author id", index.Query{Author: "up4"}, []string{"p4"}},
+		{"author exact only", index.Query{Author: "网友"}, nil},
+		{"all new filters", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "up5"}, []string{"p5"}},
+		{"all new filters, one fails", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "up4"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := search(t, ix, tc.q)
+			got := sortedIDs(res)
+			if len(got) == 0 {
+				got = nil
+			}
+			if !reflect.DeepEqual(got, tc.want) || res.Total != int64(len(tc.want)) {
+				t.Errorf("Search(%+v) = %v (total %d), want %v", tc.q, got, res.Total, tc.want)
+			}
+		})
+	}
+}
+
+func riskCounts(rcs []index.RiskCount) map[string]int64 {
+	m := map[string]int64{}
+	for _, rc := range rcs {
+		m[rc.Band] = rc.Count
+	}
+	return m
+}
+
+// testAnalysisAggregations checks the counts by place, unit and risk band.
+func testAnalysisAggregations(t *testing.T, ix index.Index) {
+	defer closeIx(t, ix)
+	checkBands := func(name string, got []index.RiskCount, want map[string]int64) {
+		t.Helper()
+		if len(got) != len(index.RiskBands) {
+			t.Errorf("%s: %d risk bands, want %d: %+v", name, len(got), len(index.RiskBands), got)
+			return
+		}
+		for i, b := range got {
+			w := index.RiskBands[i]
+			if b.Band != w.Band || b.From != w.From || b.To != w.To {
+				t.Errorf("%s: band %d is %+v, want %+v", name, i, b, w)
+			}
+		}
+		if g := riskCounts(got); !reflect.DeepEqual(g, want) {
+			t.Errorf("%s: by risk = %v, want %v", name, g, want)
+		}
+	}
+	res := search(t, ix, index.Query{Size: 1})
+	for _, tc := range []struct {
+		name string
+		got  []index.TermCount
+		want map[string]int64
+	}{
+		{"place", res.Aggs.ByPlace, map[string]int64{"江苏省南京市": 2, "浙江省杭州市": 2, "浙江省宁波市": 1, "浙江省宁波市鄞州区": 1, "广东省深圳市": 1, "北京市": 1}},
+		{"unit", res.Aggs.ByUnit, map[string]int64{"宁波市卫健委": 2, "南京市交通局": 2, "杭州市住建局": 1}},
+	} {
+		if g := counts(tc.got); !reflect.DeepEqual(g, tc.want) {
+			t.Errorf("%s = %v, want %v", tc.name, g, tc.want)
+		}
+		for i := 1; i < len(tc.got); i++ {
+			a, b := tc.got[i-1], tc.got[i]
+			if b.Count > a.Count || b.Count == a.Count && b.Term < a.Term {
+				t.Errorf("%s not ordered by count, then term: %v", tc.name, tc.got)
+			}
+		}
+	}
+	checkBands("all", res.Aggs.ByRisk, map[string]int64{index.RiskLow: 1, index.RiskMedium: 2, index.RiskHigh: 3})
+
+	// The aggregations follow the new filters and the old ones.
+	res = search(t, ix, index.Query{Place: "浙江省"})
+	if g, w := counts(res.Aggs.ByUnit), map[string]int64{"宁波市卫健委": 2, "南京市交通局": 1, "杭州市住建局": 1}; !reflect.DeepEqual(g, w) {
+		t.Errorf("place=浙江省 unit = %v, want %v", g, w)
+	}
+	if g, w := counts(res.Aggs.ByPlace), map[string]int64{"浙江省宁波市": 1, "浙江省宁波市鄞州区": 1, "浙江省杭州市": 2, "江苏省南京市": 1}; !reflect.DeepEqual(g, w) {
+		t.Errorf("place=浙江省 place = %v, want %v", g, w)
+	}
+	checkBands("place=浙江省", res.Aggs.ByRisk, map[string]int64{index.RiskLow: 1, index.RiskMedium: 1, index.RiskHigh: 2})
+	res = search(t, ix, index.Query{MinRisk: 0.7})
+	if g, w := counts(res.Aggs.BySentiment), map[string]int64{domain.Negative: 2, domain.Neutral: 1}; !reflect.DeepEqual(g, w) {
+		t.Errorf("min_risk=0.7 sentiment = %v, want %v", g, w)
+	}
+	checkBands("min_risk=0.7", res.Aggs.ByRisk, map[string]int64{index.RiskLow: 0, index.RiskMedium: 0, index.RiskHigh: 3})
+	res = search(t, ix, index.Query{Q: "医院"})
+	checkBands("q=医院", res.Aggs.ByRisk, map[string]int64{index.RiskLow: 1, index.RiskMedium: 1, index.RiskHigh: 0})
+	if g, w := counts(res.Aggs.ByUnit), map[string]int64{"宁波市卫健委": 2}; !reflect.DeepEqual(g, w) {
+		t.Errorf("q=医院 unit = %v, want %v", g, w)
+	}
+	res = search(t, ix, index.Query{Keyword: "维修"})
+	if len(res.Aggs.ByUnit) != 0 {
+		t.Errorf("keyword=维修 (no unit) unit = %v, want none", res.Aggs.ByUnit)
+	}
+	if g, w := counts(res.Aggs.ByPlace), map[string]int64{"广东省深圳市": 1, "北京市": 1}; !reflect.DeepEqual(g, w) {
+		t.Errorf("keyword=维修 place = %v, want %v", g, w)
+	}
+	res = search(t, ix, index.Query{Unit: "不存在的单位"})
+	if len(res.Aggs.ByPlace) != 0 || len(res.Aggs.ByUnit) != 0 {
+		t.Errorf("no match: by place %v, by unit %v", res.Aggs.ByPlace, res.Aggs.ByUnit)
+	}
+	checkBands("no match", res.Aggs.ByRisk, map[string]int64{index.RiskLow: 0, index.RiskMedium: 0, index.RiskHigh: 0})
+}
+
+// testRiskEdges checks the risk bands and MinRisk at the bounds of the
+// bands, the hundredths and [0, 1], on posts with no other field.
+func testRiskEdges(t *testing.T, ix index.Index) {
+	defer closeIx(t, ix)
+	risks := []float64{0, 0.0001, 0.01, 0.29999999999999993, 0.3, 0.30000000000000004, 0.695, 0.6999, 0.7, 1, -0.5, 3}
+	var docs []domain.IndexedPost
+	for i, r := range risks {
+		docs = append(docs, domain.IndexedPost{
+			Post:     domain.Post{ID: "r" + string(rune('a'+i)), Text: "风险", PublishedAt: at(6, 1, i, 0)},
+			Analysis: domain.Analysis{Risk: r},
+		})
+	}
+	if err := ix.Index(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	res := search(t, ix, index.Query{})
+	// -0.5 is taken as 0 and 3 as 1.
+	if g, w := riskCounts(res.Aggs.ByRisk), map[string]int64{index.RiskLow: 5, index.RiskMedium: 4, index.RiskHigh: 3}; !reflect.DeepEqual(g, w) {
+		t.Errorf("by risk = %v, want %v", g, w)
+	}
+	for _, min := range []float64{0.0001, 0.005, 0.01, 0.29999999999999993, 0.3, 0.30000000000000004, 0.31, 0.6951, 0.695, 0.7, 0.99, 1} {
+		var want []string
+		for i, r := range risks {
+			if index.ClampRisk(r) >= min {
+				want = append(want, docs[i].ID)
+			}
+		}
+		sort.Strings(want)
+		got := sortedIDs(search(t, ix, index.Query{MinRisk: min, Size: 100}))
+		if len(got) == 0 {
+			got = nil
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("min risk %v = %v, want %v", min, got, want)
 		}
 	}
 }
