@@ -122,6 +122,8 @@ func New(opts ...Option) (*Analyzer, error) {
 		// the default's keywords are in the segmenter's vocabulary already
 		a.seg.AddWords(a.tax.Words())
 	}
+	// every division's name is cut whole (钟公庙街道, not 钟公/庙街/道)
+	a.seg.AddWords(places.OwnNames())
 	a.neg, a.pos = a.sentiment.Class(domain.Negative), a.sentiment.Class(domain.Positive)
 	if a.neg < 0 || a.pos < 0 || len(a.sentiment.Classes) != 2 {
 		return nil, fmt.Errorf("analyzer: sentiment model classes %v, want negative and positive", a.sentiment.Classes)

@@ -426,3 +426,22 @@ func (t *table) candsOf(e int32) []cand {
 	en := t.entries[e]
 	return t.cands[en.lo:en.hi]
 }
+
+// OwnNames gives every division's own full name (浙江省, 宁波市, 鄞州区,
+// 钟公庙街道) once, for the segmenter's dictionary: a name cut whole makes
+// a cleaner keyword.
+func OwnNames() []string {
+	t := tbl()
+	seen := make(map[string]struct{}, len(t.divs))
+	out := make([]string, 0, len(t.divs))
+	for i := range t.divs {
+		full := t.full(int32(i))
+		own := full[len(full)-int(t.divs[i].ownN):]
+		if _, ok := seen[own]; ok || own == "" {
+			continue
+		}
+		seen[own] = struct{}{}
+		out = append(out, own)
+	}
+	return out
+}
