@@ -656,3 +656,10 @@ func isLetter(r rune) bool {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// SpreadRisk rates an original post's false-information risk from its text
+// risk and the first hour of its cascade (the rumour model's spread layer),
+// with the reasons; events.Config.SpreadRisk takes it.
+func (a *Analyzer) SpreadRisk(textRisk float64, st *domain.SpreadState) (float64, []string) {
+	return a.rumor.RiskWithSpread(textRisk, classify.SpreadFromState(st).Spread())
+}

@@ -218,6 +218,34 @@ type Event struct {
 	// Source is the describing post's source, whose usual hourly rate is
 	// the baseline of the event's first hours.
 	Source string `json:"source,omitempty"`
+	// Spread is the first hour of the original post's cascade, gathered as
+	// its reposts and comments join (analyzer/classify); once the hour is
+	// over, Risk is the rumour model's risk from the text and this spread.
+	Spread *SpreadState `json:"spread,omitempty"`
+}
+
+// SpreadState is what an event keeps of its original post's first hour of
+// spread: counts, the ten earliest repost delays, the doubt and refutation
+// words heard. Distinct users are not kept (the model does not use them).
+type SpreadState struct {
+	RootID      string          `json:"root_id"`
+	RootAt      time.Time       `json:"root_at"`
+	TextRisk    float64         `json:"text_risk"` // the original post's risk from its text alone
+	AuthorKnown bool            `json:"author_known,omitempty"`
+	Verified    bool            `json:"verified,omitempty"`
+	Followers   int64           `json:"followers,omitempty"`
+	Children    int             `json:"children"`
+	WithText    int             `json:"with_text"`
+	Nested      int             `json:"nested"`
+	Doubt       int             `json:"doubt"`
+	Refute      int             `json:"refute"`
+	Cued        int             `json:"cued"`
+	Cues        map[string]int  `json:"cues,omitempty"`
+	Early       []time.Duration `json:"early,omitempty"` // the ten smallest delays, ascending
+	// Done: the hour is over (a post of the event came at least an hour
+	// after the original) and Risk includes the spread, for Reasons.
+	Done    bool     `json:"done,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Clock kinds, from DESIGN.md §1.

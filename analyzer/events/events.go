@@ -20,7 +20,9 @@
 // source, posts per hour of event time), a 0–100 heat and a proposed grade
 // I–IV with its reasons in Chinese; growth counts only as a spike, an hour
 // above the event's own trailing baseline and the source's usual rate by
-// SpikeK standard deviations.
+// SpikeK standard deviations. With Config.SpreadRisk the rumour risk of an
+// event's original post is rated again once the first hour of its cascade
+// is over, from the text and that hour's spread.
 //
 // Everything is computed on the posts' own timestamps, and a batch is worked
 // through in (published_at, id) order, so the same posts replayed at any speed
@@ -38,12 +40,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"yuqing/alerting/store"
+	"yuqing/analyzer/classify"
 	"yuqing/analyzer/segment"
 	"yuqing/domain"
 )
@@ -130,6 +136,11 @@ type Config struct {
 	// SyncInterval: at most this often, an original post's planning first
 	// takes in the events other analyzers wrote to the shared store.
 	SyncInterval time.Duration
+	// SpreadRisk, when set, rates an event's original post once the first
+	// hour of its cascade is over, from its text-only risk and that hour's
+	// spread (the rumour model's layer, analyzer/classify); it gives the
+	// risk and its reasons. Nil keeps the text-only risk.
+	SpreadRisk func(textRisk float64, s *domain.SpreadState) (float64, []string)
 	// Now stamps UpdatedAt (wall time; never used for figures).
 	Now func() time.Time
 	// Logger for warnings; slog.Default() when nil.
@@ -771,6 +782,35 @@ func (g *Grouper) add(ev *domain.Event, it *item) {
 			ev.Risk = risk
 		}
 	}
+	g.spread(ev, it, isRoot)
+}
+
+// spread gathers the first hour of the original post's cascade and, once
+// a post of the event comes an hour or more after the original, rates its
+// risk from the text and that hour (Config.SpreadRisk). Reposts and
+// comments that arrive after that do not change it.
+func (g *Grouper) spread(ev *domain.Event, it *item, isRoot bool) {
+	if g.cfg.SpreadRisk == nil {
+		return
+	}
+	d := it.doc
+	switch {
+	case isRoot && d.ParentID == "" && ev.Spread == nil:
+		b := classify.NewSpreadBuilder()
+		b.SetRoot(classify.SpreadRootOfPost(&d.Post))
+		ev.Spread = b.State(d.ID, d.Analysis.Risk)
+	case ev.Spread != nil && !ev.Spread.Done && d.ParentID != "":
+		b := classify.SpreadFromState(ev.Spread)
+		b.Add(classify.SpreadChildOfPost(&d.Post, ev.Spread.RootID))
+		ev.Spread = b.State(ev.Spread.RootID, ev.Spread.TextRisk)
+	}
+	if st := ev.Spread; st != nil && !st.Done && !it.at.Before(st.RootAt.Add(classify.SpreadWindow)) {
+		done := *st
+		done.Done = true
+		ev.Risk, done.Reasons = g.cfg.SpreadRisk(st.TextRisk, &done)
+		ev.Risk = math.Round(ev.Risk*1000) / 1000
+		ev.Spread = &done
+	}
 }
 
 // describe makes a post the one that describes the event.
@@ -843,6 +883,13 @@ func cloneEvent(e *domain.Event) *domain.Event {
 	c.Keywords = append([]string(nil), e.Keywords...)
 	c.Reasons = append([]string(nil), e.Reasons...)
 	c.Places = append([]string(nil), e.Places...)
+	if e.Spread != nil {
+		sp := *e.Spread
+		sp.Cues = maps.Clone(e.Spread.Cues)
+		sp.Early = slices.Clone(e.Spread.Early)
+		sp.Reasons = slices.Clone(e.Spread.Reasons)
+		c.Spread = &sp
+	}
 	if e.Terms != nil {
 		c.Terms = make(map[string]int64, len(e.Terms))
 		for k, v := range e.Terms {

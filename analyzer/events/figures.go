@@ -73,7 +73,15 @@ func (c Config) Rate(e domain.Event) (heat float64, grade domain.Grade, reasons 
 	}
 	heat = math.Round(math.Min(100, heat)*10) / 10
 
-	reasons = append(reasons, fmt.Sprintf("谣言风险 %.2f", e.Risk))
+	if sp := e.Spread; sp != nil && sp.Done {
+		why := ""
+		if len(sp.Reasons) > 0 {
+			why = "：" + strings.Join(sp.Reasons, "；")
+		}
+		reasons = append(reasons, fmt.Sprintf("谣言风险 %.2f（正文 %.2f，结合首小时传播%s）", e.Risk, sp.TextRisk, why))
+	} else {
+		reasons = append(reasons, fmt.Sprintf("谣言风险 %.2f", e.Risk))
+	}
 	score := heat
 	if graded && e.Risk > c.RiskHigh {
 		b := c.RiskWeight * clamp01((e.Risk-c.RiskHigh)/(1-c.RiskHigh))

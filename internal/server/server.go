@@ -111,7 +111,7 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("加载分析模型: %w", err)
 	}
 	s.pipeline = &pipeline.Pipeline{
-		Bus: s.Bus, Analyzer: an, Grouper: events.New(s.Store, events.Config{}), Index: s.Index, Log: log,
+		Bus: s.Bus, Analyzer: an, Grouper: events.New(s.Store, events.Config{SpreadRisk: an.SpreadRisk}), Index: s.Index, Log: log,
 		OnIndexed: s.onIndexed, Records: s.Store,
 	}
 	s.pipeline.Register(s.reg)
