@@ -318,7 +318,17 @@ func (a *Alerter) Act(ctx context.Context, caseID string, req ActionRequest) (do
 	c.Actions = append(c.Actions, act) // the status follows this action too
 	c.Status = deriveStatus(c)
 	c.UpdatedAt = now
-	stored, err := a.st.UpdateCase(ctx, c, act)
+	var out []store.Notification
+	if req.Kind == domain.ActTransfer || req.Kind == domain.ActEscalate {
+		// the unit that has it now hears of it; the key names this action
+		// (its place in the trail), so a later transfer back is told again
+		n := Notice{Case: c, Key: fmt.Sprintf("%s/%s/%s/%d", c.ID, req.Kind, c.UnitID, len(c.Actions)), Kind: NoticeTransferred, Note: act.Note, At: now}
+		if u, ok := a.tree.Get(c.UnitID); ok {
+			n.Units = []domain.Unit{u}
+		}
+		out = a.outbox(n)
+	}
+	stored, err := a.st.UpdateCase(ctx, c, act, out...)
 	if err != nil {
 		return domain.Case{}, fmt.Errorf("alerting: %s on case %s: %w", req.Kind, caseID, err)
 	}

@@ -56,12 +56,44 @@ func WithBackoff(first, longest time.Duration) Option {
 	return func(a *Alerter) { a.backoffMin, a.backoffMax = first, longest }
 }
 
+// Notice kinds: what a notification tells.
+const (
+	NoticeOpened      = "opened"      // a case opened (by the system or by hand)
+	NoticeTransferred = "transferred" // a case handed to another unit (transfer, escalate)
+	NoticeRemind      = domain.DueRemind
+	NoticeOverdue     = domain.DueOverdue // to the unit, its superior (and the propaganda department)
+)
+
+// Notice is something people are told about a case. The Alerter writes the
+// notifications it gives (WithNotices) to the store's outbox in the same
+// transaction as the action that causes it, so that neither exists without
+// the other; a notifier drains the outbox.
+type Notice struct {
+	Case domain.Case // as written by the action
+	// Key names the occurrence: the same occurrence gives the same key
+	// (the case and its due moment, or the action), so that whoever writes
+	// it, it is written once.
+	Key   string
+	Kind  string        // NoticeOpened, NoticeTransferred, NoticeRemind, NoticeOverdue
+	Note  string        // the action's note
+	Units []domain.Unit // whom to tell
+	At    time.Time     // when (the action's time)
+}
+
+// WithNotices sets how notices become outbox rows (default: none are
+// written). fn runs inside the case's lock, before the write; it must not
+// call the store.
+func WithNotices(fn func(Notice) []store.Notification) Option {
+	return func(a *Alerter) { a.notices = fn }
+}
+
 // Alerter opens cases for events and applies people's actions to them.
 type Alerter struct {
-	st   store.Store
-	tree *orgtree.Tree
-	cfg  Config
-	log  *slog.Logger
+	st      store.Store
+	tree    *orgtree.Tree
+	cfg     Config
+	log     *slog.Logger
+	notices func(Notice) []store.Notification
 
 	backoffMin, backoffMax time.Duration
 
@@ -152,6 +184,23 @@ func New(st store.Store, tree *orgtree.Tree, cfg Config, opts ...Option) *Alerte
 	return a
 }
 
+// outbox gives the outbox rows of a notice (none without WithNotices).
+func (a *Alerter) outbox(n Notice) []store.Notification {
+	if a.notices == nil {
+		return nil
+	}
+	return a.notices(n)
+}
+
+// openedNotice is the notice of a case just opened, to its unit.
+func (a *Alerter) openedNotice(c domain.Case, first domain.Action) Notice {
+	n := Notice{Case: c, Key: c.ID + "/opened", Kind: NoticeOpened, Note: first.Note, At: first.At}
+	if u, ok := a.tree.Get(c.UnitID); ok {
+		n.Units = []domain.Unit{u}
+	}
+	return n
+}
+
 func (a *Alerter) lock(caseID string) func() {
 	m := &a.locks[maphash.String(a.seed, caseID)%uint64(len(a.locks))]
 	m.Lock()
@@ -218,7 +267,7 @@ func (a *Alerter) handle(ctx context.Context, ev domain.Event, skipKnown bool) (
 	c, err = a.st.CaseForEvent(ctx, ev.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		nc, first := a.newCase(ev)
-		c, created, err = a.st.CreateCase(ctx, nc, first)
+		c, created, err = a.st.CreateCase(ctx, nc, first, a.outbox(a.openedNotice(nc, first))...)
 		if err != nil {
 			return domain.Case{}, false, false, fmt.Errorf("alerting: open case for event %s: %w", ev.ID, err)
 		}

@@ -37,9 +37,11 @@ const healEvery = 10 * time.Minute
 // At start and every ten minutes it schedules every open case's moments
 // again from the case as stored, beside the firing.
 //
-// onFire runs after the action is recorded: what it sends (notifications)
-// is sent at most once — a crash between the record and the sending loses
-// the message, never the record on the case.
+// The notifications a moment causes (WithNotices) are written to the outbox
+// in the same transaction as its action, so they fire once with it and are
+// delivered at least once by a notifier draining the outbox, whatever
+// crashes in between. onFire runs after the action is recorded (the
+// dashboard, metrics).
 func (a *Alerter) RunDue(ctx context.Context, poll time.Duration, onFire func(Fired)) error {
 	if poll <= 0 {
 		poll = time.Second
@@ -157,7 +159,11 @@ func (a *Alerter) fire(ctx context.Context, d domain.Due) (Fired, bool, error) {
 			act.Note = fmt.Sprintf("补记：%s的提醒时刻已过，时限已到（截止 %s），提醒未发送", clock.Name, d.DueAt.In(china).Format("01-02 15:04"))
 		}
 	}
-	stored, fired, err := a.st.FireDue(ctx, d, act)
+	var out []store.Notification
+	if !f.Late {
+		out = a.outbox(Notice{Case: c, Key: d.Key, Kind: d.Kind, Note: act.Note, Units: f.Notify, At: now})
+	}
+	stored, fired, err := a.st.FireDue(ctx, d, act, out...)
 	if err != nil || !fired {
 		return Fired{}, false, err
 	}

@@ -86,7 +86,8 @@ func (a *Alerter) Open(ctx context.Context, m ManualCase) (domain.Case, bool, er
 		note += "；" + m.Note
 	}
 	defer a.lock(c.ID)()
-	stored, created, err := a.st.CreateCase(ctx, c, domain.Action{Kind: domain.ActOpen, Actor: m.Actor, Note: note, EvidenceURL: c.DocumentURL, At: now, Origin: m.Origin})
+	first := domain.Action{Kind: domain.ActOpen, Actor: m.Actor, Note: note, EvidenceURL: c.DocumentURL, At: now, Origin: m.Origin}
+	stored, created, err := a.st.CreateCase(ctx, c, first, a.outbox(a.openedNotice(c, first))...)
 	if err != nil {
 		return domain.Case{}, false, fmt.Errorf("alerting: open %s case: %w", m.Kind, err)
 	}

@@ -79,20 +79,20 @@ func (s *flakyStore) CaseForEvent(ctx context.Context, eventID string) (domain.C
 
 var errDiskFull = errors.New("disk full")
 
-func (s *flakyStore) CreateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Case, bool, error) {
+func (s *flakyStore) CreateCase(ctx context.Context, c domain.Case, a domain.Action, out ...store.Notification) (domain.Case, bool, error) {
 	if s.failing.Load() {
 		s.failures.Add(1)
 		return domain.Case{}, false, errDiskFull
 	}
-	return s.Store.CreateCase(ctx, c, a)
+	return s.Store.CreateCase(ctx, c, a, out...)
 }
 
-func (s *flakyStore) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error) {
+func (s *flakyStore) UpdateCase(ctx context.Context, c domain.Case, a domain.Action, out ...store.Notification) (domain.Action, error) {
 	if s.failing.Load() {
 		s.failures.Add(1)
 		return domain.Action{}, errDiskFull
 	}
-	return s.Store.UpdateCase(ctx, c, a)
+	return s.Store.UpdateCase(ctx, c, a, out...)
 }
 
 func msg(t *testing.T, off int64, ev domain.Event) bus.Message {

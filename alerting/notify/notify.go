@@ -19,6 +19,25 @@
 //   - record: every final outcome, success or giving up, is reported once per
 //     message through Options.OnDelivery as a Delivery, to be kept on the case.
 //
+// # The outbox
+//
+// Send is in memory: a message queued but not sent when the process stops
+// is lost. Notifications that must not be lost go through the store's
+// outbox instead (Options.Outbox): the rows are written by the case action
+// that causes them, in its transaction (Outgoing builds them, one per
+// channel), and Run drains them. A claim leases due rows to this notifier
+// (Options.Lease, extended while they are being sent) so that another
+// notifier on the same store never sends them meanwhile; they then go
+// through the same stages, with these differences: no in-memory dedup (the
+// outbox key is unique), one attempt per claim — a recoverable failure puts
+// the row back with the doubling backoff and the attempt counted, until
+// Retries are spent — and a row held for quiet hours goes back to the
+// outbox until the quiet period ends. Each final outcome is written to the
+// row together with its record on the case (one transaction); a row whose
+// notifier crashes before that is claimed again once its lease runs out and
+// sent again: delivery is at least once, and a webhook receiver drops the
+// rare duplicate by its X-Yuqing-Delivery id.
+//
 // Channels: a generic signed JSON webhook, the DingTalk, WeCom (企业微信) and
 // Feishu (飞书) group robots, email over SMTP, and the dashboard (a view: it
 // is called at once, never grouped or held). Text from crawled posts may
@@ -40,6 +59,13 @@
 //	X-Yuqing-Timestamp: <unix seconds when the request was signed>
 //	X-Yuqing-Signature: sha256=<hex of HMAC-SHA256(key=secret, timestamp + "." + raw body)>
 //
+//	X-Yuqing-Delivery: <the delivery ids of the messages in the body, comma-separated>
+//
+// A delivery id names one message to one channel and stays the same when it
+// is sent again (after a crash, or by another notifier taking over): a
+// receiver that has seen an id may drop the message (each message in the
+// body carries its own as "delivery").
+//
 // A receiver recomputes the HMAC over the exact bytes of the body, compares
 // it in constant time, and rejects a timestamp too far from its own clock
 // (five minutes is usual) so that a captured request cannot be replayed
@@ -60,6 +86,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"yuqing/alerting/store"
 	"yuqing/domain"
 )
 
@@ -82,6 +109,8 @@ const (
 	DefaultDedupWindow = 24 * time.Hour
 	DefaultQueueSize   = 256
 	DefaultHTTPTimeout = 10 * time.Second
+	DefaultLease       = 30 * time.Second
+	DefaultPoll        = time.Second
 	// MaxGroup is the most messages sent together in one post.
 	MaxGroup = 20
 )
@@ -120,6 +149,9 @@ type Message struct {
 	Text string
 	URL  string    // link to the case on the dashboard (http or https)
 	At   time.Time // zero: the time of Send
+	// Delivery is the id of this message on one channel, the same each
+	// time it is sent (set by the notifier; empty without a Key).
+	Delivery string
 }
 
 // Target is one channel of one recipient.
@@ -141,7 +173,9 @@ type Delivery struct {
 	Attempts    int       `json:"attempts"` // 0: never attempted (bad config, Send cancelled)
 	Error       string    `json:"error,omitempty"`
 	At          time.Time `json:"at"`
-	Grouped     int       `json:"grouped"` // messages sent together in the post
+	Grouped     int       `json:"grouped"`            // messages sent together in the post
+	Row         int64     `json:"row,omitempty"`      // the outbox row (0: from Send)
+	Delivery    string    `json:"delivery,omitempty"` // the delivery id (Message.Delivery)
 }
 
 // Options configure a Notifier. Zero values take the defaults.
@@ -171,6 +205,24 @@ type Options struct {
 	// yuqing_notify_failed_total, by channel type, counting messages.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+
+	// Outbox (optional) is drained by Run: due rows are claimed under a
+	// lease, sent through the same stages, and settled in the store with
+	// their record on the case (see "The outbox" above).
+	Outbox store.Outbox
+	// Channels gives the configuration (secret included) of an outbox
+	// row's channel, named by ChannelRef: the outbox keeps no secrets. A row
+	// whose channel it does not know fails.
+	Channels func(ref string) (ChannelConfig, bool)
+	// Lease keeps other notifiers off the rows this one claimed (default
+	// 30s); it is extended while they are being sent. A crashed notifier's
+	// rows are sent by another, or after its restart, once it runs out.
+	Lease time.Duration
+	// Poll is how often the outbox is read besides Wake: the rows other
+	// processes write, retries (default 1s).
+	Poll time.Duration
+	// Owner names this notifier in the leases (default host/pid/random).
+	Owner string
 }
 
 // Notifier delivers messages. Its methods are safe for concurrent use.
@@ -190,12 +242,17 @@ type Notifier struct {
 	lastPrune time.Time
 	queues    map[string]*queue
 	run       *runState
+	inflight  map[int64]struct{} // outbox rows claimed and not yet settled
 
 	recordMu sync.Mutex
+
+	owner string        // lease owner in the outbox
+	wake  chan struct{} // Wake: the outbox has new rows
 }
 
 type runState struct {
-	ctx      context.Context // ends: stop taking, flush
+	ctx      context.Context // ends: stop claiming from the outbox
+	stop     chan struct{}   // closed once no more claims are made: stop taking, flush
 	dctx     context.Context // deliveries: outlives ctx by the flush bound
 	stopping bool
 	wg       sync.WaitGroup
@@ -214,7 +271,8 @@ type queue struct {
 type item struct {
 	msg        Message
 	recipients []string
-	dedupKey   string // "" when not deduplicated
+	dedupKey   string              // "" when not deduplicated
+	row        *store.Notification // from the outbox (nil: from Send)
 }
 
 // New makes a Notifier. Invalid quiet hours are logged and ignored (the safe
@@ -246,6 +304,15 @@ func New(opt Options) *Notifier {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.Lease <= 0 {
+		opt.Lease = DefaultLease
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = DefaultPoll
+	}
+	if opt.Owner == "" {
+		opt.Owner = defaultOwner()
+	}
 	n := &Notifier{
 		opt:          opt,
 		log:          opt.Logger,
@@ -253,6 +320,9 @@ func New(opt Options) *Notifier {
 		flushTimeout: 5 * time.Second,
 		dedup:        make(map[string]time.Time),
 		queues:       make(map[string]*queue),
+		inflight:     make(map[int64]struct{}),
+		owner:        opt.Owner,
+		wake:         make(chan struct{}, 1),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yuqing_notify_sent_total", Help: "Notification messages delivered, by channel type.",
 		}, []string{"channel"}),
@@ -344,8 +414,12 @@ func (n *Notifier) fanOut(msg Message, targets []Target) []queued {
 		if dk != "" {
 			n.dedup[dk] = now
 		}
+		m := msg
+		if m.Key != "" {
+			m.Delivery = DeliveryID(m.Key + "|" + ChannelRef(t.Channel))
+		}
 		byID[id] = len(out)
-		out = append(out, queued{q: q, it: item{msg: msg, recipients: []string{t.Recipient}, dedupKey: dk}})
+		out = append(out, queued{q: q, it: item{msg: m, recipients: []string{t.Recipient}, dedupKey: dk}})
 	}
 	n.mu.Unlock()
 	for _, d := range bad {
@@ -410,11 +484,12 @@ func (n *Notifier) startLocked(r *runState, q *queue) {
 	}()
 }
 
-// Run delivers until ctx ends, then flushes what is queued, held or grouped
-// (best effort: deliveries still running a few seconds later are cancelled
-// and reported as failed). It returns nil when ctx ends, or an error if Run
-// is already running. Messages sent after the flush stay queued for the next
-// Run.
+// Run delivers until ctx ends, draining the outbox if there is one, then
+// stops claiming and flushes what is queued, held or grouped (best effort:
+// deliveries still running a few seconds later are cancelled and reported
+// as failed; outbox rows are put back instead). It returns nil when ctx
+// ends, or an error if Run is already running. Messages sent after the
+// flush stay queued for the next Run.
 func (n *Notifier) Run(ctx context.Context) error {
 	n.mu.Lock()
 	if n.run != nil {
@@ -423,17 +498,26 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	r := &runState{ctx: ctx, dctx: dctx}
+	r := &runState{ctx: ctx, dctx: dctx, stop: make(chan struct{})}
 	n.run = r
 	for _, q := range n.queues {
 		n.startLocked(r, q)
 	}
 	n.mu.Unlock()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		if n.opt.Outbox != nil {
+			n.drain(r)
+		}
+	}()
 
 	<-ctx.Done()
+	<-drained // no more claims: what was claimed is queued
 	n.mu.Lock()
 	r.stopping = true
 	n.mu.Unlock()
+	close(r.stop)
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	t := time.NewTimer(n.flushTimeout)
@@ -492,7 +576,7 @@ func (n *Notifier) work(r *runState, q *queue) {
 			groupC = groupT.C
 		}
 		select {
-		case <-r.ctx.Done():
+		case <-r.stop:
 			w.flush()
 			return
 		case it := <-q.ch:
@@ -514,7 +598,7 @@ func (w *worker) take(it item) (newGroup bool) {
 	case it.msg.Grade.Major() || w.q.cfg.Type == TypeDashboard:
 		w.deliver([]item{it})
 	case w.n.quietAt(w.n.opt.Now()):
-		w.held = append(w.held, it)
+		w.hold([]item{it})
 	case w.n.opt.GroupWait < 0:
 		w.deliver([]item{it})
 	default:
@@ -535,10 +619,22 @@ func (w *worker) groupDue() {
 	g := w.group
 	w.group = nil
 	if w.n.quietAt(w.n.opt.Now()) {
-		w.held = append(w.held, g...)
+		w.hold(g)
 		return
 	}
 	w.deliverAll(g)
+}
+
+// hold keeps messages until the quiet period ends: in memory, or for
+// outbox rows in the outbox (due again when it ends), so that nothing is
+// held under a lease for hours.
+func (w *worker) hold(items []item) {
+	plain, boxed := split(items)
+	w.held = append(w.held, plain...)
+	if len(boxed) > 0 {
+		now := w.n.opt.Now()
+		w.n.putBack(w.q, boxed, w.n.quiet.end(now))
+	}
 }
 
 // releaseHeld sends the held messages once the quiet period is over.
@@ -581,14 +677,38 @@ func (w *worker) deliverAll(items []item) {
 	}
 }
 
-// deliver sends one post with retries and records its outcome.
+// deliver sends one post and records its outcome: messages from Send with
+// retries, outbox rows once (they are retried through the outbox).
 func (w *worker) deliver(items []item) {
+	plain, boxed := split(items)
+	if len(plain) > 0 {
+		attempts, err := w.n.retry(w.ctx, w.q.s, messages(plain))
+		w.n.finish(w.q, plain, attempts, err)
+	}
+	if len(boxed) > 0 {
+		err := w.q.s.send(w.ctx, messages(boxed))
+		w.n.settle(w.q, boxed, true, err, w.ctx.Err() != nil)
+	}
+}
+
+func messages(items []item) []Message {
 	msgs := make([]Message, len(items))
 	for i, it := range items {
 		msgs[i] = it.msg
 	}
-	attempts, err := w.n.retry(w.ctx, w.q.s, msgs)
-	w.n.finish(w.q, items, attempts, err)
+	return msgs
+}
+
+// split separates the messages from Send from the outbox rows.
+func split(items []item) (plain, boxed []item) {
+	for _, it := range items {
+		if it.row != nil {
+			boxed = append(boxed, it)
+		} else {
+			plain = append(plain, it)
+		}
+	}
+	return plain, boxed
 }
 
 // retry calls s until it succeeds, the error is not recoverable, the
@@ -624,6 +744,14 @@ func (n *Notifier) retry(ctx context.Context, s sender, msgs []Message) (int, er
 // (a failure frees the key, so the message may be sent again) and one
 // Delivery per message.
 func (n *Notifier) finish(q *queue, items []item, attempts int, err error) {
+	if plain, boxed := split(items); len(boxed) > 0 {
+		// not sent (not queued): the rows go back to the outbox
+		n.settle(q, boxed, false, err, true)
+		if len(plain) == 0 {
+			return
+		}
+		items = plain
+	}
 	now := n.opt.Now()
 	typ := q.cfg.Type
 	if err != nil {

@@ -18,6 +18,10 @@ import (
 const (
 	HeaderTimestamp = "X-Yuqing-Timestamp"
 	HeaderSignature = "X-Yuqing-Signature"
+	// HeaderDelivery lists the delivery ids of the messages in the body: the
+	// same message to the same channel has the same id however often it is
+	// sent, so a receiver drops one it has seen (at-least-once delivery).
+	HeaderDelivery = "X-Yuqing-Delivery"
 )
 
 // WebhookPayload is the JSON body a webhook receives.
@@ -36,6 +40,7 @@ type WebhookMessage struct {
 	Text      string    `json:"text,omitempty"`
 	URL       string    `json:"url,omitempty"`
 	At        time.Time `json:"at"`
+	Delivery  string    `json:"delivery,omitempty"` // the delivery id (HeaderDelivery)
 }
 
 // webhook posts signed JSON.
@@ -47,10 +52,14 @@ type webhook struct {
 
 func (w *webhook) send(ctx context.Context, msgs []Message) error {
 	p := WebhookPayload{Messages: make([]WebhookMessage, len(msgs))}
+	var ids []string
 	for i, m := range msgs {
 		p.Messages[i] = WebhookMessage{
 			Key: m.Key, CaseID: m.CaseID, Grade: m.Grade.String(), GradeName: m.Grade.Zh(), Kind: m.Kind,
-			Title: m.Title, Text: m.Text, URL: safeLink(m.URL), At: m.At,
+			Title: m.Title, Text: m.Text, URL: safeLink(m.URL), At: m.At, Delivery: m.Delivery,
+		}
+		if m.Delivery != "" {
+			ids = append(ids, m.Delivery)
 		}
 	}
 	body, err := json.Marshal(p)
@@ -62,6 +71,9 @@ func (w *webhook) send(ctx context.Context, msgs []Message) error {
 	h.Set(HeaderTimestamp, ts)
 	if w.secret != "" {
 		h.Set(HeaderSignature, SignWebhook(w.secret, ts, body))
+	}
+	if len(ids) > 0 {
+		h.Set(HeaderDelivery, strings.Join(ids, ","))
 	}
 	r, err := w.post(ctx, "webhook", w.url, body, h)
 	if err != nil {

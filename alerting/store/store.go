@@ -1,6 +1,7 @@
 // Package store is the Store port: the durable home of events and their
 // posts' assignments, cases with their clocks and audit trail, the
-// organisation's units, and disclosure and interpretation records.
+// organisation's units, disclosure and interpretation records, and the
+// outbox of notifications (written with the case actions that cause them).
 //
 // Backends live in packages beside this one (sqlitestore for the embedded
 // default); every backend must pass the conformance suite in storetest.
@@ -43,14 +44,17 @@ type Store interface {
 
 	// CreateCase stores a new case with its first action unless the event
 	// already has a case; it reports whether it created one and returns the
-	// case that is stored for the event either way.
-	CreateCase(ctx context.Context, c domain.Case, first domain.Action) (domain.Case, bool, error)
+	// case that is stored for the event either way. The notifications (the
+	// case opened) go to the outbox in the same transaction, only when the
+	// case is created.
+	CreateCase(ctx context.Context, c domain.Case, first domain.Action, out ...Notification) (domain.Case, bool, error)
 	GetCase(ctx context.Context, id string) (domain.Case, error) // with its actions
 	CaseForEvent(ctx context.Context, eventID string) (domain.Case, error)
 	ListCases(ctx context.Context, f CaseFilter) ([]domain.Case, error)
 	// UpdateCase writes the case and appends the action to its trail, in one
-	// transaction. The action's ID is set by the store.
-	UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error)
+	// transaction with the notifications it causes (outbox). The action's
+	// ID is set by the store.
+	UpdateCase(ctx context.Context, c domain.Case, a domain.Action, out ...Notification) (domain.Action, error)
 
 	// AddAction appends an action to a case's trail without changing the
 	// case (notifications delivered or failed). The action's ID is set by
@@ -66,10 +70,13 @@ type Store interface {
 	// NextDue gives the earliest unfired moment; ok is false when none.
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
 	// FireDue marks a moment fired and appends the action to its case, in
-	// one transaction. It reports false, writing nothing, when the moment
-	// was fired already or is no longer scheduled (by another process, or
-	// its clock stopped): each moment fires once across all processes.
-	FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error)
+	// one transaction with the notifications it causes (outbox). It reports
+	// false, writing nothing, when the moment was fired already or is no
+	// longer scheduled (by another process, or its clock stopped): each
+	// moment fires once across all processes, and so do its notifications.
+	FireDue(ctx context.Context, d domain.Due, a domain.Action, out ...Notification) (domain.Action, bool, error)
+
+	Outbox
 
 	PutUnits(ctx context.Context, units []domain.Unit) error
 	ListUnits(ctx context.Context) ([]domain.Unit, error)

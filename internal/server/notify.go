@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"yuqing/alerting"
 	"yuqing/alerting/notify"
+	"yuqing/alerting/store"
 	"yuqing/domain"
 )
 
@@ -20,8 +20,11 @@ type NotifyConfig struct {
 	BaseURL    string                 `yaml:"base_url"`    // the dashboard's address, for links; default http://LISTEN
 }
 
-// newNotifier builds the notifier of the alerting role: deliveries and
-// failures are recorded on the case.
+// newNotifier builds the notifier of the alerting role: it drains the
+// store's outbox, where alerting writes every notification with the action
+// that causes it (notices), and records each delivery and failure on the
+// case. Channels are looked up by ref in the organisation tree and the
+// propaganda channels: the outbox keeps no secrets.
 func (s *Server) newNotifier() error {
 	nc := s.cfg.Notify
 	for i, ch := range nc.Propaganda {
@@ -29,69 +32,83 @@ func (s *Server) newNotifier() error {
 			return fmt.Errorf("notify.propaganda[%d]: %w", i, err)
 		}
 	}
+	channels := map[string]notify.ChannelConfig{}
+	for _, u := range s.Tree.Units() {
+		chs, _ := s.Tree.Channels(u.ID)
+		for _, ch := range chs {
+			channels[notify.ChannelRef(ch)] = ch
+		}
+	}
+	for _, ch := range nc.Propaganda {
+		channels[notify.ChannelRef(ch)] = ch
+	}
 	s.notifier = notify.New(notify.Options{
 		SMTP: nc.SMTP, QuietHours: nc.QuietHours, Registerer: s.reg, Logger: s.log,
-		Dashboard:  func(m notify.Message) { s.Hub.Publish("notice", m) },
-		OnDelivery: s.recordDelivery,
+		Dashboard: func(m notify.Message) { s.Hub.Publish("notice", m) },
+		Outbox:    s.Store,
+		Channels: func(ref string) (notify.ChannelConfig, bool) {
+			ch, ok := channels[ref]
+			return ch, ok
+		},
 	})
 	return nil
 }
 
-// notifyCase tells the units (and at expiry the propaganda department)
-// about a case: opened, a reminder, an overdue clock.
-func (s *Server) notifyCase(ctx context.Context, c domain.Case, key, kind, text string, units []domain.Unit) {
-	if s.notifier == nil {
-		return
-	}
+var noticeTitles = map[string]string{
+	alerting.NoticeOpened: "新的舆情案件", alerting.NoticeTransferred: "转办案件",
+	alerting.NoticeRemind: "回应时限提醒", alerting.NoticeOverdue: "回应已超时",
+}
+
+// notices gives the outbox rows of what alerting tells (alerting.WithNotices):
+// the units' channels from the organisation tree, and at an overdue clock
+// the propaganda department's. Every process writes them (a case opened
+// through any process's API is told); the alerting process sends them.
+func (s *Server) notices(n alerting.Notice) []store.Notification {
 	var targets []notify.Target
-	for _, u := range units {
+	for _, u := range n.Units {
 		chs, _ := s.Tree.Channels(u.ID)
 		for _, ch := range chs {
 			targets = append(targets, notify.Target{Recipient: u.Name, Channel: ch})
 		}
 	}
-	if kind == domain.DueOverdue {
+	if n.Kind == alerting.NoticeOverdue {
 		for _, ch := range s.cfg.Notify.Propaganda {
 			targets = append(targets, notify.Target{Recipient: "宣传部门", Channel: ch})
 		}
 	}
 	if len(targets) == 0 {
-		return
+		return nil
+	}
+	c := n.Case
+	text := n.Note
+	switch n.Kind {
+	case alerting.NoticeOpened:
+		text = clockSummary(c.Clocks)
+		if c.Kind == "" { // opened by the system for an event
+			text = fmt.Sprintf("%s，%s；%s", gradeZh(c.Grade), clockSummary(c.Clocks), c.RouteReason)
+		}
+	case alerting.NoticeTransferred:
+		text = c.RouteReason + "；" + clockSummary(c.Clocks)
 	}
 	base := s.cfg.Notify.BaseURL
 	if base == "" {
 		base = "http://" + s.cfg.Listen
 	}
-	titles := map[string]string{"opened": "新的舆情案件", "transferred": "转办案件", domain.DueRemind: "回应时限提醒", domain.DueOverdue: "回应已超时"}
-	s.notifier.Send(ctx, notify.Message{
-		Key: key, CaseID: c.ID, Grade: c.Grade, Kind: kind,
-		Title: fmt.Sprintf("【%s】%s", titles[kind], c.Title),
+	return notify.Outgoing(notify.Message{
+		Key: n.Key, CaseID: c.ID, Grade: c.Grade, Kind: n.Kind,
+		Title: fmt.Sprintf("【%s】%s", noticeTitles[n.Kind], c.Title),
 		Text:  text,
 		URL:   strings.TrimRight(base, "/") + "/#case=" + c.ID,
+		At:    n.At,
 	}, targets)
 }
 
-// recordDelivery keeps a delivery or a failure on the case's trail.
-func (s *Server) recordDelivery(d notify.Delivery) {
-	if d.CaseID == "" {
-		return
-	}
-	via := d.Channel
-	if d.ChannelName != "" {
-		via += "（" + d.ChannelName + "）"
-	}
-	who := strings.Join(d.Recipients, "、")
-	if who == "" {
-		who = d.Recipient
-	}
-	note := fmt.Sprintf("已通过%s通知%s", via, who)
-	if !d.OK {
-		note = fmt.Sprintf("通过%s通知%s失败（尝试 %d 次）：%s", via, who, d.Attempts, d.Error)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := s.Store.AddAction(ctx, d.CaseID, domain.Action{Kind: domain.ActNotify, Actor: alerting.SystemActor, Note: note, At: d.At}); err != nil {
-		s.log.Warn("记录通知结果失败", "case", d.CaseID, "err", err)
+// notifyCase is called once a case was opened or handed to another unit:
+// its notifications were written to the outbox with the action, so this
+// only has the notifier read the outbox now rather than at its next poll.
+func (s *Server) notifyCase(context.Context, domain.Case, string, string, string, []domain.Unit) {
+	if s.notifier != nil {
+		s.notifier.Wake()
 	}
 }
 

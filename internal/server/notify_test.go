@@ -17,15 +17,19 @@ import (
 	"testing"
 	"time"
 
+	"yuqing/alerting"
+	"yuqing/alerting/notify"
+	"yuqing/alerting/orgtree"
 	"yuqing/domain"
 )
 
 // TestCaseNotifiesItsUnit: a hot cascade opens a case routed to 宁波; the
-// unit's webhook (from the organisation tree) gets a signed notification,
-// and the delivery is recorded on the case.
+// unit's webhook (from the organisation tree) gets a signed notification
+// through the outbox, with its delivery id, and the delivery is recorded on
+// the case.
 func TestCaseNotifiesItsUnit(t *testing.T) {
 	var mu sync.Mutex
-	var bodies []string
+	var bodies, ids []string
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mac := hmac.New(sha256.New, []byte("s3cret"))
@@ -36,6 +40,7 @@ func TestCaseNotifiesItsUnit(t *testing.T) {
 		}
 		mu.Lock()
 		bodies = append(bodies, string(body))
+		ids = append(ids, r.Header.Get("X-Yuqing-Delivery"))
 		mu.Unlock()
 	}))
 	defer hook.Close()
@@ -76,10 +81,13 @@ children:
 		return len(bodies) > 0
 	})
 	mu.Lock()
-	first := bodies[0]
+	first, id := bodies[0], ids[0]
 	mu.Unlock()
 	if !strings.Contains(first, "新的舆情案件") || !strings.Contains(first, "case-ev-n-root") {
 		t.Errorf("webhook body %s", first)
+	}
+	if !strings.HasPrefix(id, "d-") || !strings.Contains(first, `"delivery":"`+id+`"`) {
+		t.Errorf("delivery id %q, body %s", id, first)
 	}
 	waitFor(t, "the delivery on the case", func() bool {
 		var got struct {
@@ -164,5 +172,57 @@ func reportsAndFilters(t *testing.T, base, caseID string) {
 	}
 	if code := get(t, base+"/api/v1/reports/units?unit=cn&subtree=1", &units); code != 200 || len(units.Units) != 1 || units.Units[0].UnitID != "zhejiang-ningbo" {
 		t.Errorf("unit report: %d %+v", code, units)
+	}
+}
+
+// TestNoticesToTheOutbox: what alerting tells becomes one outbox row per
+// channel — the unit's (inherited from the tree), and at an overdue clock
+// the propaganda department's too — with the text staff read and no secret.
+func TestNoticesToTheOutbox(t *testing.T) {
+	tree, err := orgtree.Load(strings.NewReader(`id: cn
+name: 国务院办公厅政务公开办公室
+children:
+  - id: zhejiang
+    name: 浙江省人民政府办公厅
+    places: [浙江]
+    notify: [{type: webhook, url: "https://zj.example.gov.cn/hook", secret: zj-secret, name: 浙江值班}]
+    children:
+      - id: zhejiang-ningbo
+        name: 宁波市人民政府办公厅
+        places: [宁波]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop := notify.ChannelConfig{Type: "webhook", URL: "https://xcb.example.gov.cn/hook", Secret: "xcb-secret", Name: "宣传部"}
+	s := &Server{Tree: tree, cfg: Config{Listen: "127.0.0.1:8080", Notify: NotifyConfig{Propaganda: []notify.ChannelConfig{prop}, BaseURL: "https://yq.example.gov.cn/"}}}
+	nb, _ := tree.Get("zhejiang-ningbo")
+	zj, _ := tree.Get("zhejiang")
+	now := time.Date(2024, 5, 1, 9, 0, 0, 0, chinaZone)
+	c := domain.Case{ID: "case-1", Title: "宁波某化工厂爆炸", Grade: domain.GradeII, UnitID: nb.ID, RouteReason: "属地为宁波",
+		Clocks: domain.ClocksFor(domain.GradeII, now, now)}
+
+	opened := s.notices(alerting.Notice{Case: c, Key: "case-1/opened", Kind: alerting.NoticeOpened, Units: []domain.Unit{nb}, At: now})
+	if len(opened) != 1 || opened[0].Key != "case-1/opened|"+notify.ChannelRef(notify.ChannelConfig{Type: "webhook", URL: "https://zj.example.gov.cn/hook"}) ||
+		!opened[0].NextAt.Equal(now) || opened[0].CaseID != "case-1" {
+		t.Fatalf("opened: %+v", opened)
+	}
+	for _, want := range []string{"【新的舆情案件】宁波某化工厂爆炸", "II级", "属地为宁波", "https://yq.example.gov.cn/#case=case-1", "宁波市人民政府办公厅"} {
+		if !strings.Contains(opened[0].Data, want) {
+			t.Errorf("opened row lacks %q: %s", want, opened[0].Data)
+		}
+	}
+	// overdue: the unit and its superior share 浙江值班 (one row, both named), and the propaganda department
+	over := s.notices(alerting.Notice{Case: c, Key: "case-1/release@1/overdue", Kind: alerting.NoticeOverdue, Note: "已超时", Units: []domain.Unit{nb, zj}, At: now})
+	if len(over) != 2 || !strings.Contains(over[0].Data, "浙江省人民政府办公厅") || !strings.Contains(over[1].Data, "宣传部门") {
+		t.Fatalf("overdue: %+v", over)
+	}
+	for _, r := range append(opened, over...) {
+		if strings.Contains(r.Data+r.Channel+r.Key, "secret") {
+			t.Errorf("a secret in the outbox: %+v", r)
+		}
+	}
+	if rows := s.notices(alerting.Notice{Case: c, Key: "k", Kind: alerting.NoticeRemind, Units: []domain.Unit{{ID: "nowhere"}}}); len(rows) != 0 {
+		t.Errorf("a unit without channels: %+v", rows)
 	}
 }

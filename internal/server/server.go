@@ -103,7 +103,8 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat, Policy: policy}, alerting.WithLogger(log))
+	s.Alerter = alerting.New(s.Store, s.Tree, alerting.Config{MinGrade: minGrade, MinHeat: cfg.Alerting.MinHeat, Policy: policy}, alerting.WithLogger(log),
+		alerting.WithNotices(s.notices)) // notifications go to the outbox with their actions
 	s.Hub = dashboard.NewHub(s.reg, dashboard.WithPostRate(cfg.Dashboard.PostRate), dashboard.WithLogger(log))
 
 	an, err := analyzer.New(analyzer.WithRouter(UnitRouter(s.Tree)), analyzer.WithTaxonomy(tax))
@@ -298,9 +299,7 @@ func (s *Server) runAlerting(ctx context.Context) error {
 	return s.Alerter.Run(ctx, sub, func(c domain.Case, created bool) {
 		if created {
 			s.casesOpened.Inc()
-			unit, _ := s.Tree.Get(c.UnitID)
-			text := fmt.Sprintf("%s，%s；%s", gradeZh(c.Grade), clockSummary(c.Clocks), c.RouteReason)
-			s.notifyCase(ctx, c, c.ID+"/opened", "opened", text, []domain.Unit{unit})
+			s.notifier.Wake() // its notification is in the outbox
 		}
 		s.Hub.Publish("case", c)
 		s.shareCase(ctx, c)
@@ -318,7 +317,7 @@ func (s *Server) onDue(f alerting.Fired) {
 	defer cancel()
 	s.shareCase(ctx, f.Case)
 	if !f.Late {
-		s.notifyCase(ctx, f.Case, f.Due.Key, f.Due.Kind, f.Action.Note, f.Notify)
+		s.notifier.Wake() // its notifications are in the outbox
 	}
 }
 

@@ -2,8 +2,8 @@ package pgstore
 
 // migrations is the schema history, oldest first: migration i+1 is
 // migrations[i]. It mirrors sqlitestore's migrations one for one (same
-// tables, columns, indexes and order); only the action ids differ (an
-// identity column here, AUTOINCREMENT there). The JSON documents are kept as
+// tables, columns, indexes and order); only the ids of actions and
+// notifications differ (an identity column here, AUTOINCREMENT there). The JSON documents are kept as
 // TEXT, as in SQLite: they are read back whole, and TEXT accepts every string
 // Go's encoder writes (JSONB refuses the \u0000 escape a post may carry).
 // A migration is never edited once released; a change is a new entry, added
@@ -100,5 +100,28 @@ CREATE INDEX case_due_case ON case_due (case_id);
 	// 5: where each action came from (the audit trail's "from where").
 	`
 ALTER TABLE case_actions ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+`,
+	// 6: the outbox: every notification a case action causes, written in
+	// the action's transaction, pending until a notifier has sent it or
+	// given up (at-least-once delivery; key is the idempotency key).
+	`
+CREATE TABLE notifications (
+	id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	key         TEXT NOT NULL,
+	case_id     TEXT NOT NULL,
+	channel     TEXT NOT NULL,
+	status      TEXT NOT NULL DEFAULT 'pending',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_at     BIGINT NOT NULL,
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	created_at  BIGINT NOT NULL,
+	done_at     BIGINT NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	data        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX notifications_key ON notifications (key);
+CREATE INDEX notifications_due ON notifications (next_at, id) WHERE status = 'pending';
+CREATE INDEX notifications_case ON notifications (case_id, id);
 `,
 }

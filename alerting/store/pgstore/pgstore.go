@@ -404,20 +404,21 @@ func encodeCase(c domain.Case) (string, error) {
 	return string(b), err
 }
 
-// createCase inserts the case and its first action in one statement, so
-// that it is atomic without a transaction; it returns no row when the event
+// createCase inserts the case and its first action (and its notifications)
+// in one statement, so that it is atomic without a transaction; it returns no
+// row when the event
 // already has a case (the unique index on event_id decides, across
 // processes: a concurrent insert waits for the other to commit).
 const createCase = `WITH c AS (
 	INSERT INTO cases (id, event_id, status, unit_id, grade, created_at, updated_at, data)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING
-	RETURNING id)
+	RETURNING id)` + outboxCTE + `
 INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
 SELECT id, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::text FROM c
 RETURNING id`
 
 // CreateCase implements store.Store.
-func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Action) (domain.Case, bool, error) {
+func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Action, out ...store.Notification) (domain.Case, bool, error) {
 	if c.ID == "" || c.EventID == "" {
 		return domain.Case{}, false, fmt.Errorf("pgstore: create case: id and event id are required (id %q, event %q)", c.ID, c.EventID)
 	}
@@ -426,9 +427,13 @@ func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Acti
 		return domain.Case{}, false, fmt.Errorf("pgstore: create case %q: encode: %w", c.ID, err)
 	}
 	first.CaseID = c.ID
-	err = s.pool.QueryRow(ctx, createCase,
+	ob, err := outboxArgs(out)
+	if err != nil {
+		return domain.Case{}, false, fmt.Errorf("pgstore: create case %q: %w", c.ID, err)
+	}
+	err = s.pool.QueryRow(ctx, withOutbox(createCase, "c", 15, len(out)), append([]any{
 		c.ID, c.EventID, c.Status, c.UnitID, int32(c.Grade), nanos(c.CreatedAt), nanos(c.UpdatedAt), data,
-		first.Kind, first.Actor, first.Note, first.EvidenceURL, nanos(first.At), first.Origin).Scan(&first.ID)
+		first.Kind, first.Actor, first.Note, first.EvidenceURL, nanos(first.At), first.Origin}, ob...)...).Scan(&first.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		existing, err := s.readCase(ctx, "event_id", c.EventID)
 		if err != nil {
@@ -535,24 +540,28 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 	return out, nil
 }
 
-// updateCase writes the case and appends the action in one statement; no
-// row means no such case.
+// updateCase writes the case, appends the action and writes its
+// notifications in one statement; no row means no such case.
 const updateCase = `WITH c AS (
 	UPDATE cases SET status = $2, unit_id = $3, grade = $4, updated_at = $5, data = $6 WHERE id = $1
-	RETURNING id)
+	RETURNING id)` + outboxCTE + `
 INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
 SELECT id, $7::text, $8::text, $9::text, $10::text, $11::bigint, $12::text FROM c
 RETURNING id`
 
 // UpdateCase implements store.Store.
-func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error) {
+func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action, out ...store.Notification) (domain.Action, error) {
 	data, err := encodeCase(c)
 	if err != nil {
 		return domain.Action{}, fmt.Errorf("pgstore: update case %q: encode: %w", c.ID, err)
 	}
 	a.CaseID = c.ID
-	err = s.pool.QueryRow(ctx, updateCase, c.ID, c.Status, c.UnitID, int32(c.Grade), nanos(c.UpdatedAt), data,
-		a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At), a.Origin).Scan(&a.ID)
+	ob, err := outboxArgs(out)
+	if err != nil {
+		return domain.Action{}, fmt.Errorf("pgstore: update case %q: %w", c.ID, err)
+	}
+	err = s.pool.QueryRow(ctx, withOutbox(updateCase, "c", 13, len(out)), append([]any{c.ID, c.Status, c.UnitID, int32(c.Grade), nanos(c.UpdatedAt), data,
+		a.Kind, a.Actor, a.Note, a.EvidenceURL, nanos(a.At), a.Origin}, ob...)...).Scan(&a.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Action{}, fmt.Errorf("pgstore: update case %q: %w", c.ID, store.ErrNotFound)
 	}
@@ -636,19 +645,24 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return fromNanos(*at), true, nil
 }
 
-// fireDue claims a moment and appends its action in one statement: the
-// action is written only when this call is the one that fired it.
+// fireDue claims a moment and appends its action (and writes its
+// notifications) in one statement: the action is written only when this call
+// is the one that fired it.
 const fireDue = `WITH d AS (
 	UPDATE case_due SET fired_at = $2 WHERE key = $1 AND fired_at = 0
-	RETURNING case_id)
+	RETURNING case_id)` + outboxCTE + `
 INSERT INTO case_actions (case_id, kind, actor, note, evidence_url, at, origin)
 SELECT case_id, $3::text, $4::text, $5::text, $6::text, $2::bigint, $7::text FROM d
 RETURNING id`
 
 // FireDue implements store.Store.
-func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error) {
+func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action, out ...store.Notification) (domain.Action, bool, error) {
 	a.CaseID = d.CaseID
-	err := s.pool.QueryRow(ctx, fireDue, d.Key, nanos(a.At), a.Kind, a.Actor, a.Note, a.EvidenceURL, a.Origin).Scan(&a.ID)
+	ob, err := outboxArgs(out)
+	if err != nil {
+		return a, false, fmt.Errorf("pgstore: fire due %q: %w", d.Key, err)
+	}
+	err = s.pool.QueryRow(ctx, withOutbox(fireDue, "d", 8, len(out)), append([]any{d.Key, nanos(a.At), a.Kind, a.Actor, a.Note, a.EvidenceURL, a.Origin}, ob...)...).Scan(&a.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, false, nil
 	}

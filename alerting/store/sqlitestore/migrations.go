@@ -3,9 +3,10 @@ package sqlitestore
 // migrations is the schema history, oldest first: migration i+1 is
 // migrations[i]. A migration is never edited once released; a change is a new
 // entry. The statements keep to SQL that a PostgreSQL backend can mirror one
-// for one (TEXT, BIGINT, DOUBLE PRECISION, partial indexes); only the action
-// ids differ (AUTOINCREMENT here, an identity column there). Times are stored
-// as Unix nanoseconds in the indexed columns and in full in the JSON.
+// for one (TEXT, BIGINT, DOUBLE PRECISION, partial indexes); only the ids of
+// actions and notifications differ (AUTOINCREMENT here, an identity column
+// there). Times are stored as Unix nanoseconds in the indexed columns and in
+// full in the JSON.
 var migrations = []string{
 	// 1: events, assignments, cases with their audit trail, units, records.
 	`
@@ -98,5 +99,28 @@ CREATE INDEX case_due_case ON case_due (case_id);
 	// 5: where each action came from (the audit trail's "from where").
 	`
 ALTER TABLE case_actions ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+`,
+	// 6: the outbox: every notification a case action causes, written in
+	// the action's transaction, pending until a notifier has sent it or
+	// given up (at-least-once delivery; key is the idempotency key).
+	`
+CREATE TABLE notifications (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	key         TEXT NOT NULL,
+	case_id     TEXT NOT NULL,
+	channel     TEXT NOT NULL,
+	status      TEXT NOT NULL DEFAULT 'pending',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_at     BIGINT NOT NULL,
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	created_at  BIGINT NOT NULL,
+	done_at     BIGINT NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	data        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX notifications_key ON notifications (key);
+CREATE INDEX notifications_due ON notifications (next_at, id) WHERE status = 'pending';
+CREATE INDEX notifications_case ON notifications (case_id, id);
 `,
 }

@@ -377,7 +377,7 @@ func encodeCase(c domain.Case) ([]byte, error) {
 }
 
 // CreateCase implements store.Store.
-func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Action) (domain.Case, bool, error) {
+func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Action, out ...store.Notification) (domain.Case, bool, error) {
 	if c.ID == "" || c.EventID == "" {
 		return domain.Case{}, false, fmt.Errorf("sqlitestore: create case: id and event id are required (id %q, event %q)", c.ID, c.EventID)
 	}
@@ -410,6 +410,9 @@ func (s *Store) CreateCase(ctx context.Context, c domain.Case, first domain.Acti
 	first.CaseID = c.ID
 	first.ID, err = insertAction(ctx, tx, first)
 	if err != nil {
+		return domain.Case{}, false, fmt.Errorf("sqlitestore: create case %q: %w", c.ID, err)
+	}
+	if _, err := insertNotifications(ctx, tx, out); err != nil {
 		return domain.Case{}, false, fmt.Errorf("sqlitestore: create case %q: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -542,7 +545,7 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 }
 
 // UpdateCase implements store.Store.
-func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) (domain.Action, error) {
+func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action, out ...store.Notification) (domain.Action, error) {
 	data, err := encodeCase(c)
 	if err != nil {
 		return domain.Action{}, fmt.Errorf("sqlitestore: update case %q: encode: %w", c.ID, err)
@@ -564,6 +567,9 @@ func (s *Store) UpdateCase(ctx context.Context, c domain.Case, a domain.Action) 
 	}
 	a.CaseID = c.ID
 	if a.ID, err = insertAction(ctx, tx, a); err != nil {
+		return domain.Action{}, fmt.Errorf("sqlitestore: update case %q: %w", c.ID, err)
+	}
+	if _, err := insertNotifications(ctx, tx, out); err != nil {
 		return domain.Action{}, fmt.Errorf("sqlitestore: update case %q: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -656,7 +662,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // FireDue implements store.Store.
-func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (domain.Action, bool, error) {
+func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action, out ...store.Notification) (domain.Action, bool, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
@@ -671,6 +677,9 @@ func (s *Store) FireDue(ctx context.Context, d domain.Due, a domain.Action) (dom
 	}
 	a.CaseID = d.CaseID
 	if a.ID, err = insertAction(ctx, tx, a); err != nil {
+		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
+	}
+	if _, err := insertNotifications(ctx, tx, out); err != nil {
 		return a, false, fmt.Errorf("sqlitestore: fire due %q: %w", d.Key, err)
 	}
 	if err := tx.Commit(); err != nil {

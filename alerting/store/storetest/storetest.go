@@ -41,6 +41,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DueMoments", testDueMoments},
 		{"DueFiresOnceConcurrently", testDueFiresOnce},
 		{"NotFound", testNotFound},
+		{"OutboxWithTheAction", testOutboxWithTheAction},
+		{"OutboxClaim", testOutboxClaim},
+		{"OutboxRetry", testOutboxRetry},
+		{"OutboxClaimConcurrently", testOutboxClaimConcurrently},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
