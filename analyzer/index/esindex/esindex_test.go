@@ -430,13 +430,20 @@ func TestOlderMappings(t *testing.T) {
 			t.Errorf("Drop: %v", err)
 		}
 	})
-	first.Close()
-	name := first.indexName(fx[0].PublishedAt)
-	res, err := esapi.IndicesCreateRequest{Index: name, Body: strings.NewReader(string(body)), WaitForActiveShards: "1"}.Do(ctx, first.es)
+	// an older version's template lacked the fields too: without this, the
+	// current template would add them to the index created below
+	res, err := esapi.IndicesDeleteIndexTemplateRequest{Name: first.templateName()}.Do(ctx, first.es)
 	if err := check(res, err); err != nil {
 		t.Fatal(err)
 	}
 	closeBody(res)
+	name := first.indexName(fx[0].PublishedAt)
+	res, err = esapi.IndicesCreateRequest{Index: name, Body: strings.NewReader(string(body)), WaitForActiveShards: "1"}.Do(ctx, first.es)
+	if err := check(res, err); err != nil {
+		t.Fatal(err)
+	}
+	closeBody(res)
+	first.Close()
 	if strings.Contains(buf.String(), "older version") {
 		t.Errorf("empty prefix reported as older: %s", buf.String())
 	}
