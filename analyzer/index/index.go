@@ -46,7 +46,8 @@ type Query struct {
 	// probability, taken within [0, 1]) is at least MinRisk; 0 or less does
 	// not filter.
 	MinRisk float64
-	// Author matches a post whose author's name or id is Author.
+	// Author matches a post whose author's name (Post.Author.Name) is
+	// Author.
 	Author string
 	Size   int // hits to return; 0 means 20, at most 1000
 	Offset int

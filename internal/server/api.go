@@ -17,6 +17,7 @@ import (
 	"yuqing/alerting"
 	"yuqing/alerting/store"
 	"yuqing/analyzer/index"
+	"yuqing/analyzer/places"
 	"yuqing/dashboard"
 	"yuqing/domain"
 )
@@ -93,7 +94,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := index.Query{Q: v.Get("q"), Sentiment: v.Get("sentiment"), Category: v.Get("category"),
 		Region: v.Get("region"), Unit: v.Get("unit"), EventID: v.Get("event"),
-		Place: v.Get("place"), Keyword: v.Get("keyword"), Author: v.Get("author")}
+		Place: searchPlace(v.Get("place")), Keyword: v.Get("keyword"), Author: v.Get("author")}
 	var err error
 	if q.MinRisk, err = queryRisk(v.Get("min_risk")); err != nil {
 		fail(w, 400, "参数 min_risk: %v", err)
@@ -148,6 +149,27 @@ func queryTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q 不是 RFC 3339 时间或 2006-01-02 日期", s)
+}
+
+// divisionSuffixes end the name of a division (宁波市, 鄞州区); a place
+// asked without one is a short form. 州 alone is not one: 杭州 is short.
+var divisionSuffixes = []string{"省", "市", "区", "县", "旗", "盟", "自治州", "镇", "乡", "街道"}
+
+// searchPlace gives the place a search asks for: a division's name as it
+// is (浙江省, 宁波市, 鄞州区, 浙江省宁波市), and a short form (宁波, 浙江)
+// as the full name the gazetteer gives it (浙江省宁波市, 浙江省), which the
+// index knows.
+func searchPlace(s string) string {
+	s = strings.TrimSpace(s)
+	for _, suf := range divisionSuffixes {
+		if strings.HasSuffix(s, suf) {
+			return s
+		}
+	}
+	if p, ok := places.Normalize(s); ok && p != places.Overseas && p.Name != "" {
+		return p.Name
+	}
+	return s
 }
 
 // queryRisk reads a false-information probability: a number from 0 to 1

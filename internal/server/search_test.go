@@ -58,12 +58,17 @@ func TestSearchAnalysisParams(t *testing.T) {
 		want   string
 	}{
 		{url.Values{"place": {"宁波市"}}, "p1 p2"},
+		{url.Values{"place": {"宁波"}}, "p1 p2"},
+		{url.Values{"place": {" 浙江 "}}, "p1 p2 p4 p5"},
+		{url.Values{"place": {"鄞州区"}}, "p2"},
+		{url.Values{"place": {"杭州"}}, "p4 p5"},
+		{url.Values{"place": {"火星"}}, ""},
 		{url.Values{"place": {"浙江省"}, "sentiment": {"negative"}}, "p1 p4"},
 		{url.Values{"keyword": {"医院"}}, "p1 p2"},
 		{url.Values{"min_risk": {"0.7"}}, "p4 p5 p6"},
 		{url.Values{"min_risk": {"0"}}, "p1 p2 p3 p4 p5 p6"},
 		{url.Values{"min_risk": {"1"}}, "p5"},
-		{url.Values{"author": {"up3"}}, "p3"},
+		{url.Values{"author": {"网友p3"}}, "p3"},
 		{url.Values{"place": {"浙江省"}, "keyword": {"住房"}, "min_risk": {".9"}, "author": {"网友p5"}, "q": {"住房"}}, "p5"},
 		{url.Values{"event": {"e1"}, "min_risk": {"0.2"}}, "p2"},
 	} {

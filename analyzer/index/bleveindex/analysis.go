@@ -1,6 +1,7 @@
 package bleveindex
 
 import (
+	"bytes"
 	"fmt"
 	"unicode"
 	"unsafe"
@@ -111,4 +112,34 @@ func tokenType(s string) analysis.TokenType {
 		}
 	}
 	return analysis.Numeric
+}
+
+// termSep separates the terms of a value that splitAnalyzer cuts.
+const termSep = '\x1f'
+
+// splitAnalyzer makes a term of each part of a value between termSep bytes
+// (empty parts are skipped), so that one field value of a document
+// carries many terms.
+type splitAnalyzer struct{}
+
+func (splitAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	n := bytes.Count(input, []byte{termSep}) + 1
+	toks := make([]analysis.Token, 0, n)
+	for start := 0; start < len(input); {
+		end := bytes.IndexByte(input[start:], termSep)
+		if end < 0 {
+			end = len(input)
+		} else {
+			end += start
+		}
+		if end > start {
+			toks = append(toks, analysis.Token{Term: input[start:end:end], Start: start, End: end, Position: len(toks) + 1, Type: analysis.AlphaNumeric})
+		}
+		start = end + 1
+	}
+	out := make(analysis.TokenStream, len(toks))
+	for i := range toks {
+		out[i] = &toks[i]
+	}
+	return out
 }

@@ -3,20 +3,32 @@
 //
 // Schema: "content" (title + text, analyzer "zh" = gojieba search-mode
 // tokens + lowercase); keyword fields sentiment, category, region, unit,
-// event_id, source, keywords (multi-valued), parent_id, place_terms (every
-// name a place is found by, index.PlaceTerms), author (the author's name
-// and id); "facets", one multi-valued field with doc values for the
-// aggregations by place, unit and risk band: "p:" + each full place name of
-// the analysis, "u:" + the unit, and "r:" + the risk (clamped to [0, 1]) in
-// whole hundredths "000".."100", which a MinRisk filter also matches by a
-// term range; risk_key, a fixed-width key of the exact risk whose byte
-// order is numeric order, for the part of a MinRisk range inside one
-// hundredth. (One field rather than three: a search reads the doc values of
-// every counted field of every match, a compressed chunk per field, and
-// that reading is most of a search's time.) The bucket keys
+// event_id, source, keywords (multi-valued), parent_id; "filters", the
+// filter-only terms of the analysis and the author, each with a one-letter
+// prefix: "a" + the author's name, and "k" + a fixed-width key of the exact
+// risk (clamped to [0, 1]) whose byte order is numeric order, for the part
+// of a MinRisk range inside one hundredth; the bucket keys
 // t_hour, t_day and t_month (China time) that the over-time aggregation
 // counts; and t_ns, a fixed-width key of published_at whose byte order is
-// time order, for sorting. There is no numeric or datetime field: Bleve
+// time order, for sorting.
+//
+// The aggregations by place, unit and risk band count "facet terms", which
+// the region field carries beside the region, each marked by a leading
+// \x01: the short code of each full place name of the analysis and of the
+// unit, and "r" + the risk in whole hundredths "000".."100" (which a
+// MinRisk filter also matches by a term range); a Place filter matches the
+// codes of the places it names (index.PlaceTerms; codes keeps which). Why:
+// a search decodes, for every match, a chunk of the doc values of every
+// counted field, at a cost that grows with the number of fields and their
+// bytes, and that is most of a keyword search's time. On the benchmark's
+// 100,000 Weibo posts, the facet terms as names in three fields of their
+// own made a keyword search with every aggregation about a third slower,
+// as codes in one field of their own about a quarter, in the region field
+// about a seventh. The filters and the facet terms are each one field value
+// of many terms (splitAnalyzer cuts it at \x1f). A region value starting
+// with \x01 is not indexed.
+//
+// There is no numeric or datetime field: Bleve
 // indexes sixteen prefix-coded terms per number, which cost about a third of
 // the indexing time, so a published_at range is cut into whole months, days
 // and hours (matched by their bucket keys) and the partial hours at its ends
@@ -29,11 +41,11 @@
 // analyzer found (Analysis.Places[0]); WithRegion replaces that rule, for
 // example to map a city to its province.
 //
-// An index made before the place, author and risk fields (schema version 1)
-// still opens and answers: the posts indexed then are not found by Place,
+// An index made before the place, author and risk fields (schema version 1,
+// or 2 for their interim layout) still opens and answers: the posts indexed then are not found by Place,
 // MinRisk or Author and are missing from ByPlace, ByUnit and ByRisk
-// (counted in no risk band at all) until they are indexed again. Open logs a warning for
-// such an index; new posts get every field.
+// (counted in no risk band at all) until they are indexed again. Open logs
+// a warning for such an index; new posts get every field.
 //
 // Durability: Index returns once Bleve's scorch Batch has returned, and
 // scorch's Batch waits for the persister to write and fsync the segment and
@@ -50,7 +62,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,10 +92,7 @@ const (
 	fSource    = "source"
 	fKeywords  = "keywords"
 	fParentID  = "parent_id"
-	fPlaceTerm = "place_terms"
-	fAuthor    = "author"
-	fFacets    = "facets"
-	fRiskKey   = "risk_key"
+	fFilters   = "filters"
 	fHour      = "t_hour"
 	fDay       = "t_day"
 	fMonth     = "t_month"
@@ -100,6 +111,7 @@ type Index struct {
 	zh, kw analysis.Analyzer // of content and of the keyword fields
 	region func(domain.IndexedPost) string
 	log    *slog.Logger
+	codes  *codes // of places and units in the facet terms
 
 	mu     sync.RWMutex // guards closed against use after Close
 	closed bool
@@ -139,7 +151,7 @@ func Open(dir string, opts ...Option) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
 	}
-	ix := &Index{dir: dir, seg: seg, region: DefaultRegion, log: slog.Default()}
+	ix := &Index{dir: dir, seg: seg, region: DefaultRegion, log: slog.Default(), codes: newCodes()}
 	for _, o := range opts {
 		o(ix)
 	}
@@ -153,6 +165,13 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		if err := ix.analyzers(); err != nil {
 			ix.bi.Close()
 			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
+		}
+		if err := ix.codes.load(ix.bi); err != nil {
+			ix.bi.Close()
+			return nil, fmt.Errorf("bleveindex: open %s: facet codes: %w", dir, err)
+		}
+		if len(ix.codes.missing) > 0 {
+			ix.log.Warn("bleveindex: places or units without their names: counted under their codes", "dir", dir, "codes", ix.codes.missing)
 		}
 		if v, err := ix.bi.GetInternal([]byte(schemaKey)); err != nil || string(v) != schemaVersion {
 			ix.log.Warn("bleveindex: index made by an older version: posts indexed before lack place, author and risk fields until indexed again",
@@ -181,10 +200,12 @@ func Open(dir string, opts ...Option) (*Index, error) {
 }
 
 // The schema version kept in the index (Bleve's internal key-value store):
-// 1, without it, lacks place_terms, author, facets and risk_key.
+// 1, without it, lacks filters, the facet terms and the codes' names; 2 had
+// them in an interim layout (a field "facets" of its own) that this one
+// does not read.
 const (
 	schemaKey     = "yuqing_schema"
-	schemaVersion = "2"
+	schemaVersion = "3"
 )
 
 // analyzers looks up the analyzers of the index's mapping.
@@ -226,10 +247,10 @@ func newMapping() *mapping.IndexMappingImpl {
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fContent, content)
-	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fFacets, fHour, fDay, fMonth, fSortTime} {
+	for _, f := range []string{fSentiment, fCategory, fRegion, fKeywords, fHour, fDay, fMonth, fSortTime} {
 		doc.AddFieldMappingsAt(f, kw(true))
 	}
-	for _, f := range []string{fUnit, fEventID, fSource, fParentID, fPlaceTerm, fAuthor, fRiskKey} {
+	for _, f := range []string{fUnit, fEventID, fSource, fParentID, fFilters} {
 		doc.AddFieldMappingsAt(f, kw(false))
 	}
 	doc.AddFieldMappingsAt(fSourceDoc, source)
@@ -279,15 +300,17 @@ func riskPct(r float64) int {
 	return k
 }
 
-// Prefixes of the terms of the facets field.
+// Prefixes of the terms of the filters field.
 const (
-	prePlace = "p:"
-	preUnit  = "u:"
-	preRisk  = "r:"
+	preAuthor  = "a" // the author's name
+	preRiskKey = "k" // riskKey of the risk
 )
 
-// riskTerm gives the facets term of a risk in whole hundredths k.
-func riskTerm(k int) string { return fmt.Sprintf("%s%03d", preRisk, k) }
+// facetMark starts the facet terms in the region field.
+const facetMark = "\x01"
+
+// riskTerm gives the facet term of a risk in whole hundredths k.
+func riskTerm(k int) string { return fmt.Sprintf("%s%s%03d", facetMark, kindRisk, k) }
 
 // riskKey gives a fixed-width key of a risk (clamped to [0, 1]) whose byte
 // order is numeric order: the bits of a non-negative float64.
@@ -306,7 +329,8 @@ const (
 // document gives the Bleve document of a post, built directly rather than
 // through the mapping's reflection walk; the fields and options are those
 // of newMapping. Empty values are not indexed.
-func (ix *Index) document(p domain.IndexedPost) (*document.Document, error) {
+// The codes of places and units it uses are added to used.
+func (ix *Index) document(p domain.IndexedPost, used map[string]bool) (*document.Document, error) {
 	src, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("bleveindex: encode post %s: %w", p.ID, err)
@@ -330,7 +354,9 @@ func (ix *Index) document(p domain.IndexedPost) (*document.Document, error) {
 	}
 	put(fSentiment, p.Analysis.Sentiment.Label, optFacet)
 	put(fCategory, p.Analysis.Category, optFacet)
-	put(fRegion, ix.region(p), optFacet)
+	if r := ix.region(p); !strings.HasPrefix(r, facetMark) {
+		put(fRegion, r, optFacet)
+	}
 	put(fUnit, p.Analysis.Unit, optFilter)
 	put(fEventID, p.EventID, optFilter)
 	put(fSource, p.Source, optFilter)
@@ -344,40 +370,35 @@ func (ix *Index) document(p domain.IndexedPost) (*document.Document, error) {
 			}
 		}
 	}
-	facet := func(i int, term string) {
-		d.AddField(document.NewTextFieldCustom(fFacets, []uint64{uint64(i)}, []byte(term), optFacet, ix.kw))
+	// The filters and the facet terms: each one field value of many terms.
+	var filters, facets []byte
+	filter := func(prefix, v string) {
+		if v != "" && strings.IndexByte(v, termSep) < 0 {
+			filters = append(append(append(filters, prefix...), v...), termSep)
+		}
 	}
-	facet(0, riskTerm(riskPct(p.Analysis.Risk)))
-	nf := 1
+	facet := func(term string) { facets = append(append(facets, term...), termSep) } // marked
+	coded := func(kind, name string) {
+		if strings.IndexByte(name, termSep) >= 0 {
+			return
+		}
+		code := ix.codes.code(kind, name)
+		facet(facetMark + code)
+		used[code] = true
+	}
+	facet(riskTerm(riskPct(p.Analysis.Risk)))
+	filter(preRiskKey, riskKey(p.Analysis.Risk))
 	if p.Analysis.Unit != "" {
-		facet(nf, preUnit+p.Analysis.Unit)
-		nf++
+		coded(kindUnit, p.Analysis.Unit)
 	}
-	if len(p.Analysis.Places) > 0 {
-		seen := make(map[string]bool, len(p.Analysis.Places))
-		for _, pl := range p.Analysis.Places {
-			if pl == "" || seen[pl] {
-				continue
-			}
-			seen[pl] = true
-			facet(nf, prePlace+pl)
-			nf++
-		}
-		terms := map[string]bool{}
-		for _, pl := range p.Analysis.Places {
-			for _, t := range index.PlaceTerms(pl) {
-				if !terms[t] {
-					terms[t] = true
-					d.AddField(document.NewTextFieldCustom(fPlaceTerm, []uint64{uint64(len(terms) - 1)}, []byte(t), optFilter, ix.kw))
-				}
-			}
+	for i, pl := range p.Analysis.Places {
+		if pl != "" && !slices.Contains(p.Analysis.Places[:i], pl) {
+			coded(kindPlace, pl)
 		}
 	}
-	put(fAuthor, p.Author.Name, optFilter)
-	if p.Author.ID != "" && p.Author.ID != p.Author.Name {
-		d.AddField(document.NewTextFieldCustom(fAuthor, []uint64{1}, []byte(p.Author.ID), optFilter, ix.kw))
-	}
-	put(fRiskKey, riskKey(p.Analysis.Risk), optFilter)
+	filter(preAuthor, p.Author.Name)
+	d.AddField(document.NewTextFieldCustom(fFilters, nil, filters, optFilter, splitAnalyzer{}))
+	d.AddField(document.NewTextFieldCustom(fRegion, nil, facets, optFacet, splitAnalyzer{}))
 	if !p.PublishedAt.IsZero() {
 		if y := p.PublishedAt.Year(); y < 1700 || y > 2200 {
 			return nil, fmt.Errorf("bleveindex: post %s: published_at %s out of range", p.ID, p.PublishedAt.Format(time.RFC3339))
@@ -415,11 +436,12 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 	}
 	defer ix.release()
 	b := ix.bi.NewBatch()
+	used := map[string]bool{}
 	for i := range docs {
 		if docs[i].ID == "" {
 			return fmt.Errorf("bleveindex: index: post %d of %d has no id", i, len(docs))
 		}
-		d, err := ix.document(docs[i])
+		d, err := ix.document(docs[i], used)
 		if err != nil {
 			return err
 		}
@@ -427,9 +449,11 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 			return fmt.Errorf("bleveindex: index post %s: %w", docs[i].ID, err)
 		}
 	}
+	named := ix.codes.unstored(b, used)
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("bleveindex: batch of %d posts in %s: %w", len(docs), ix.dir, err)
 	}
+	ix.codes.markStored(named)
 	return nil
 }
 

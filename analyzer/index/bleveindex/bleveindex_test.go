@@ -381,3 +381,89 @@ func TestOlderSchema(t *testing.T) {
 		t.Errorf("search in an older index: total %d, err %v; want 2", res.Total, err)
 	}
 }
+
+// TestFacetCodes checks that the short codes of places and units in the
+// facets field survive a reopen, and that the names given after it get new
+// codes rather than old ones.
+func TestFacetCodes(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "idx")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Index(ctx, indextest.Fixture()); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	if ix, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	p := domain.IndexedPost{Post: domain.Post{ID: "new", Text: "新的帖子", PublishedAt: time.Date(2024, 3, 15, 0, 0, 0, 0, cst)}}
+	p.Analysis.Places = []string{"新疆维吾尔自治区乌鲁木齐市", "浙江省宁波市"}
+	p.Analysis.Unit = "乌鲁木齐市网信办"
+	if err := ix.Index(ctx, []domain.IndexedPost{p}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Search(ctx, index.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	places, units := map[string]int64{}, map[string]int64{}
+	for _, tc := range res.Aggs.ByPlace {
+		places[tc.Term] = tc.Count
+	}
+	for _, tc := range res.Aggs.ByUnit {
+		units[tc.Term] = tc.Count
+	}
+	if w := map[string]int64{"江苏省南京市": 2, "浙江省杭州市": 2, "浙江省宁波市": 2, "浙江省宁波市鄞州区": 1, "广东省深圳市": 1, "北京市": 1, "新疆维吾尔自治区乌鲁木齐市": 1}; fmt.Sprint(places) != fmt.Sprint(w) {
+		t.Errorf("by place after reopen = %v, want %v", places, w)
+	}
+	if w := map[string]int64{"宁波市卫健委": 2, "南京市交通局": 2, "杭州市住建局": 1, "乌鲁木齐市网信办": 1}; fmt.Sprint(units) != fmt.Sprint(w) {
+		t.Errorf("by unit after reopen = %v, want %v", units, w)
+	}
+	// The Place filter finds the places of before and after the reopen.
+	for name, want := range map[string]int64{"宁波市": 3, "浙江省": 5, "乌鲁木齐市": 1, "新疆维吾尔自治区": 1, "江苏省南京市": 2, "宁波": 0} {
+		res, err := ix.Search(ctx, index.Query{Place: name})
+		if err != nil || res.Total != want {
+			t.Errorf("place %s after reopen: total %d, err %v; want %d", name, res.Total, err, want)
+		}
+	}
+	for n := range 200 {
+		if got, ok := decode62(encode62(n)); !ok || got != n {
+			t.Fatalf("base 62: %d gives %q gives %d", n, encode62(n), got)
+		}
+	}
+}
+
+// TestFacetCodeWithoutName checks that a code whose name is lost is
+// reported and counted under the code, not fatal.
+func TestFacetCodeWithoutName(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "idx")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Index(ctx, indextest.Fixture()[:1]); err != nil {
+		t.Fatal(err)
+	}
+	code := ix.codes.code(kindPlace, "浙江省宁波市")
+	if err := ix.bi.DeleteInternal(codeKey(code)); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	var buf strings.Builder
+	if ix, err = Open(dir, WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))); err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if !strings.Contains(buf.String(), "without their names") || !strings.Contains(buf.String(), code) {
+		t.Errorf("lost name not reported: %s", buf.String())
+	}
+	res, err := ix.Search(ctx, index.Query{})
+	if err != nil || len(res.Aggs.ByPlace) != 1 || res.Aggs.ByPlace[0].Term != code {
+		t.Errorf("by place = %v, %v; want the code %s", res.Aggs.ByPlace, err, code)
+	}
+}

@@ -191,11 +191,10 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	}
 	req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, sentimentTop))
 	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, categoryTop))
-	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, regionTop))
-	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, keywordTop))
-	// places, units and risk bands: every term, split by prefix below
+	// The region field also has the facet terms: all terms, split below
 	// (Bleve counts and sorts every term of a facet whatever its size).
-	req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, allTerms))
+	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, allTerms))
+	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, keywordTop))
 	for f, size := range timeFacets {
 		req.AddFacet(f, bleve.NewFacetRequest(f, max(size, 1)))
 	}
@@ -218,9 +217,8 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	}
 	out.Aggs.BySentiment = termCounts(res.Facets[fSentiment])
 	out.Aggs.ByCategory = termCounts(res.Facets[fCategory])
-	out.Aggs.ByRegion = termCounts(res.Facets[fRegion])
 	out.Aggs.TopKeywords = termCounts(res.Facets[fKeywords])
-	out.Aggs.ByPlace, out.Aggs.ByUnit, out.Aggs.ByRisk = facetCounts(res.Facets[fFacets])
+	out.Aggs.ByRegion, out.Aggs.ByPlace, out.Aggs.ByUnit, out.Aggs.ByRisk = ix.regionCounts(res.Facets[fRegion])
 	times := make(map[string][]index.TermCount, len(timeFacets))
 	for f := range timeFacets {
 		times[f] = keyCounts(res.Facets[f])
@@ -228,27 +226,34 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 	return out, times, nil
 }
 
-// facetCounts splits the facets field's counts into the top places and
-// units and the risk bands.
-func facetCounts(f *search.FacetResult) (places, units []index.TermCount, risk []index.RiskCount) {
-	places, units, risk = []index.TermCount{}, []index.TermCount{}, index.NewRiskCounts()
+// regionCounts splits the region field's counts into the top regions, the
+// top places and units (named from their codes) and the risk bands.
+func (ix *Index) regionCounts(f *search.FacetResult) (regions, places, units []index.TermCount, risk []index.RiskCount) {
+	regions, places, units, risk = []index.TermCount{}, []index.TermCount{}, []index.TermCount{}, index.NewRiskCounts()
 	if f == nil || f.Terms == nil {
-		return places, units, risk
+		return regions, places, units, risk
 	}
 	for _, t := range f.Terms.Terms() {
+		term, marked := strings.CutPrefix(t.Term, facetMark)
 		switch {
-		case strings.HasPrefix(t.Term, prePlace):
-			places = append(places, index.TermCount{Term: t.Term[len(prePlace):], Count: int64(t.Count)})
-		case strings.HasPrefix(t.Term, preUnit):
-			units = append(units, index.TermCount{Term: t.Term[len(preUnit):], Count: int64(t.Count)})
-		case strings.HasPrefix(t.Term, preRisk):
-			k, err := strconv.Atoi(t.Term[len(preRisk):])
+		case !marked:
+			regions = append(regions, index.TermCount{Term: term, Count: int64(t.Count)})
+		case strings.HasPrefix(term, kindRisk):
+			k, err := strconv.Atoi(term[len(kindRisk):])
 			if err == nil && k >= 0 && k <= 100 {
 				risk[index.BandOf(float64(k)/100)].Count += int64(t.Count)
 			}
+		case strings.HasPrefix(term, kindPlace):
+			if name, ok := ix.codes.name(term); ok {
+				places = append(places, index.TermCount{Term: name, Count: int64(t.Count)})
+			}
+		case strings.HasPrefix(term, kindUnit):
+			if name, ok := ix.codes.name(term); ok {
+				units = append(units, index.TermCount{Term: name, Count: int64(t.Count)})
+			}
 		}
 	}
-	return top(places, placeTop), top(units, unitTop), risk
+	return top(regions, regionTop), top(places, placeTop), top(units, unitTop), risk
 }
 
 // top sorts counts as termCounts does and keeps the first n.
@@ -281,14 +286,21 @@ func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 	}
 	for _, f := range []struct{ field, value string }{
 		{fSentiment, q.Sentiment}, {fCategory, q.Category}, {fRegion, q.Region},
-		{fUnit, q.Unit}, {fEventID, q.EventID}, {fPlaceTerm, q.Place},
-		{fKeywords, q.Keyword}, {fAuthor, q.Author},
+		{fUnit, q.Unit}, {fEventID, q.EventID}, {fKeywords, q.Keyword},
 	} {
 		if f.value != "" {
 			tq := bleve.NewTermQuery(f.value)
 			tq.SetField(f.field)
 			parts = append(parts, tq)
 		}
+	}
+	if q.Author != "" {
+		tq := bleve.NewTermQuery(preAuthor + q.Author)
+		tq.SetField(fFilters)
+		parts = append(parts, tq)
+	}
+	if q.Place != "" {
+		parts = append(parts, ix.placeQuery(q.Place))
 	}
 	if q.MinRisk > 0 {
 		parts = append(parts, minRiskQuery(q.MinRisk))
@@ -380,11 +392,30 @@ func termCounts(f *search.FacetResult) []index.TermCount {
 	return out
 }
 
+// placeQuery matches the posts that name a place the name finds: one of
+// their codes among the facet terms.
+func (ix *Index) placeQuery(name string) query.Query {
+	codes := ix.codes.placeCodes(name)
+	if len(codes) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	terms := make([]query.Query, len(codes))
+	for i, c := range codes {
+		tq := bleve.NewTermQuery(facetMark + c)
+		tq.SetField(fRegion)
+		terms[i] = tq
+	}
+	if len(terms) == 1 {
+		return terms[0]
+	}
+	return bleve.NewDisjunctionQuery(terms...)
+}
+
 // minRiskQuery matches the posts whose risk (clamped to [0, 1]) is at least
 // min > 0: those in the whole hundredths from c, the first k with k/100 >=
-// min, by a term range over the facets terms r:c to r:100 (at most 101
-// terms), and those in
-// [min, c/100), inside one hundredth, by a range of the exact risk_key.
+// min, by a term range over the facet terms of c to 100 hundredths (at
+// most 101 terms), and those in
+// [min, c/100), inside one hundredth, by a range of the exact risk keys.
 func minRiskQuery(min float64) query.Query {
 	if min > 1 || math.IsNaN(min) {
 		return bleve.NewMatchNoneQuery()
@@ -395,12 +426,12 @@ func minRiskQuery(min float64) query.Query {
 	}
 	incl, excl := true, false
 	whole := bleve.NewTermRangeInclusiveQuery(riskTerm(c), riskTerm(100), &incl, &incl)
-	whole.SetField(fFacets)
+	whole.SetField(fRegion)
 	if float64(c)/100 == min {
 		return whole
 	}
-	part := bleve.NewTermRangeInclusiveQuery(riskKey(min), riskKey(float64(c)/100), &incl, &excl)
-	part.SetField(fRiskKey)
+	part := bleve.NewTermRangeInclusiveQuery(preRiskKey+riskKey(min), preRiskKey+riskKey(float64(c)/100), &incl, &excl)
+	part.SetField(fFilters)
 	return bleve.NewDisjunctionQuery(whole, part)
 }
 

@@ -24,7 +24,7 @@
 // event_id, source, keywords (multi-valued), parent_id, places (the
 // analysis's full place names, multi-valued), place_terms (every name a
 // place is found by, index.PlaceTerms; not aggregated, so no doc values),
-// author (name and id; no doc values); risk is a double, the analysis's risk
+// author (the author's name; no doc values); risk is a double, the analysis's risk
 // clamped to [0, 1] (index.ClampRisk). published_at is
 // date_nanos, so ranges are exact to the nanosecond like bleveindex's (it
 // holds 1970 to 2262; a post outside is refused by Elasticsearch and
@@ -470,7 +470,7 @@ type esDoc struct {
 	ParentID    string          `json:"parent_id,omitempty"`
 	Places      []string        `json:"places,omitempty"`
 	PlaceTerms  []string        `json:"place_terms,omitempty"`
-	Author      []string        `json:"author,omitempty"`
+	Author      string          `json:"author,omitempty"`
 	Risk        float64         `json:"risk"`
 	PublishedAt string          `json:"published_at,omitempty"`
 	Doc         json.RawMessage `json:"doc"`
@@ -512,12 +512,7 @@ func (ix *Index) document(p *domain.IndexedPost) ([]byte, error) {
 			}
 		}
 	}
-	if p.Author.Name != "" {
-		d.Author = append(d.Author, p.Author.Name)
-	}
-	if p.Author.ID != "" && p.Author.ID != p.Author.Name {
-		d.Author = append(d.Author, p.Author.ID)
-	}
+	d.Author = p.Author.Name
 	if len(p.Analysis.Keywords) > 0 {
 		seen := make(map[string]bool, len(p.Analysis.Keywords))
 		for _, k := range p.Analysis.Keywords {

@@ -45,7 +45,7 @@ func post(id, title, text, sentiment, category, region, unit, event string, pub 
 // p4), 浙江省杭州市 2 (p4 p5), 浙江省宁波市 1, 浙江省宁波市鄞州区 1,
 // 广东省深圳市 1, 北京市 1 (p6 names two); risk p1 0.1 (low), p2 0.3 and
 // p3 0.69 (medium), p4 0.7, p5 1.2 (taken as 1) and p6 0.7049 (high). The
-// author of pN is 网友pN with id upN. p3 is published on 11 March China
+// author of pN is 网友pN (id upN). p3 is published on 11 March China
 // time, which is still 10 March in UTC.
 func Fixture() []domain.IndexedPost {
 	fx := fixture()
@@ -580,10 +580,11 @@ func testAnalysisFilters(t *testing.T, ix index.Index) {
 		{"min risk zero does not filter", index.Query{MinRisk: 0}, []string{"p1", "p2", "p3", "p4", "p5", "p6"}},
 		{"min risk and text", index.Query{MinRisk: 0.2, Q: "医院"}, []string{"p2"}},
 		{"author name", index.Query{Author: "网友p3"}, []string{"p3"}},
-		{"author id", index.Query{Author: "up4"}, []string{"p4"}},
+		{"author name of another", index.Query{Author: "网友p4"}, []string{"p4"}},
+		{"author id is not a name", index.Query{Author: "up4"}, nil},
 		{"author exact only", index.Query{Author: "网友"}, nil},
-		{"all new filters", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "up5"}, []string{"p5"}},
-		{"all new filters, one fails", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "up4"}, nil},
+		{"all new filters", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "网友p5"}, []string{"p5"}},
+		{"all new filters, one fails", index.Query{Place: "浙江省", Keyword: "住房", MinRisk: 0.9, Author: "网友p4"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := search(t, ix, tc.q)
