@@ -407,6 +407,17 @@ type Unit struct {
 	ParentID string   `json:"parent_id,omitempty"`
 	Places   []string `json:"places,omitempty"`
 	Contact  string   `json:"contact,omitempty"`
+	// Kind is "government" (a general office answering for its places, the
+	// default) or "department" (a department of the government unit above
+	// it, answering for its Categories), as in the organisation-tree file.
+	Kind string `json:"kind,omitempty"`
+	// Categories are the public-opinion categories a department is in
+	// charge of (谁主管谁负责).
+	Categories []string `json:"categories,omitempty"`
+	// Source is where the unit comes from: "file" (the organisation-tree
+	// file or the built-in default) or "api" (POST /api/v1/units). Only
+	// "api" units of the store are grafted onto the file's tree.
+	Source string `json:"source,omitempty"`
 }
 
 // Record kinds.

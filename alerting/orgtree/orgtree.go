@@ -15,6 +15,10 @@
 // have no places: the place names the government unit first (属地管理), and
 // RouteFor then gives a case of a category to that government's department
 // in charge of it, if it has one.
+//
+// Units added through the API are grafted onto the file's tree with Merge,
+// under the same checks as Load; Replace swaps a tree's content in place, so
+// that everyone holding the *Tree routes on the new one.
 package orgtree
 
 import (
@@ -24,6 +28,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -69,6 +74,8 @@ type yamlUnit struct {
 	// charge of (CategoryNames).
 	Categories []string   `yaml:"categories"`
 	Children   []yamlUnit `yaml:"children"`
+	// source is SourceFile or SourceAPI (not read from the file).
+	source string
 }
 
 // Unit kinds.
@@ -112,14 +119,46 @@ type place struct {
 	n    *node
 }
 
-// Tree is a loaded organisation tree. It is read-only and safe for concurrent use.
+// Where a unit comes from (domain.Unit.Source).
+const (
+	// SourceFile is the organisation-tree file, or the built-in default.
+	SourceFile = "file"
+	// SourceAPI is POST /api/v1/units (Merge).
+	SourceAPI = "api"
+)
+
+// Tree is an organisation tree. It is safe for concurrent use; Replace swaps
+// its whole content at once, so that every holder of the pointer routes on
+// the new tree from its next call.
 type Tree struct {
+	st atomic.Pointer[state]
+}
+
+// state is one immutable version of a tree: every method loads it once and
+// works on it, so a call never sees half of two versions.
+type state struct {
 	root  *node
 	byID  map[string]*node
 	order []*node // depth first, parents before children
 	// byFirst indexes the place names by their first rune, longest first,
 	// for a leftmost-longest scan of a text.
 	byFirst map[rune][]place
+}
+
+func (t *Tree) load() *state { return t.st.Load() }
+
+func newTree(st *state) *Tree {
+	t := &Tree{}
+	t.st.Store(st)
+	return t
+}
+
+// Replace makes t the same tree as other from now on; calls already running
+// finish on the tree they started with.
+func (t *Tree) Replace(other *Tree) {
+	if other != nil && other != t {
+		t.st.Store(other.load())
+	}
 }
 
 // Load reads a tree from YAML.
@@ -133,34 +172,53 @@ func Load(r io.Reader) (*Tree, error) {
 		}
 		return nil, fmt.Errorf("orgtree: 无法解析组织树 YAML: %w", err)
 	}
-	t := &Tree{byID: map[string]*node{}, byFirst: map[rune][]place{}}
-	var build func(y yamlUnit, parent *node, path string) (*node, error)
-	build = func(y yamlUnit, parent *node, path string) (*node, error) {
+	st, err := build(root)
+	if err != nil {
+		return nil, fmt.Errorf("orgtree: %w", err)
+	}
+	var extra yamlUnit
+	if err := dec.Decode(&extra); err == nil {
+		return nil, errors.New("orgtree: 组织树只能有一个根单位（文件中有多个 YAML 文档）")
+	}
+	return newTree(st), nil
+}
+
+// build checks a tree as written (in the file, or with posted units
+// applied) and indexes it. Units without a source are the file's.
+func build(root yamlUnit) (*state, error) {
+	t := &state{byID: map[string]*node{}, byFirst: map[rune][]place{}}
+	var walk func(y yamlUnit, parent *node, path string) (*node, error)
+	walk = func(y yamlUnit, parent *node, path string) (*node, error) {
 		id, name := strings.TrimSpace(y.ID), strings.TrimSpace(y.Name)
 		if id == "" {
-			return nil, fmt.Errorf("orgtree: %s 的单位缺少 id", path)
+			return nil, fmt.Errorf("%s 的单位缺少 id", path)
 		}
 		if name == "" {
-			return nil, fmt.Errorf("orgtree: 单位 %q（%s）缺少 name", id, path)
+			return nil, fmt.Errorf("单位 %q（%s）缺少 name", id, path)
 		}
 		if prev, ok := t.byID[id]; ok {
-			return nil, fmt.Errorf("orgtree: 单位 id %q 重复（%s 与 %s）", id, prev.unit.Name, name)
+			return nil, fmt.Errorf("单位 id %q 重复（%s 与 %s）", id, prev.unit.Name, name)
 		}
-		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact)}, notify: y.Notify}
+		source := y.source
+		if source == "" {
+			source = SourceFile
+		}
+		n := &node{parent: parent, unit: domain.Unit{ID: id, Name: name, Contact: strings.TrimSpace(y.Contact), Source: source}, notify: y.Notify}
 		switch kind := strings.TrimSpace(y.Kind); kind {
 		case "", KindGovernment:
 			n.kind = KindGovernment
 		case KindDepartment:
 			n.kind = KindDepartment
 		default:
-			return nil, fmt.Errorf("orgtree: 单位 %q（%s）的 kind %q 无效，应为 %s（政府办公厅，默认）或 %s（部门）", id, name, kind, KindGovernment, KindDepartment)
+			return nil, fmt.Errorf("单位 %q（%s）的 kind %q 无效，应为 %s（政府办公厅，默认）或 %s（部门）", id, name, kind, KindGovernment, KindDepartment)
 		}
 		if err := department(n, y, parent); err != nil {
 			return nil, err
 		}
+		n.unit.Kind, n.unit.Categories = n.kind, slices.Clone(n.categories)
 		for i, ch := range y.Notify {
 			if err := ch.Validate(); err != nil {
-				return nil, fmt.Errorf("orgtree: 单位 %q（%s）notify[%d]: %w", id, path, i, err)
+				return nil, fmt.Errorf("单位 %q（%s）notify[%d]: %w", id, path, i, err)
 			}
 		}
 		if parent != nil {
@@ -171,7 +229,7 @@ func Load(r io.Reader) (*Tree, error) {
 		for _, p := range y.Places {
 			p = strings.TrimSpace(p)
 			if p == "" {
-				return nil, fmt.Errorf("orgtree: 单位 %q（%s）有空的地名", id, name)
+				return nil, fmt.Errorf("单位 %q（%s）有空的地名", id, name)
 			}
 			if !seen[p] {
 				seen[p] = true
@@ -181,7 +239,7 @@ func Load(r io.Reader) (*Tree, error) {
 		t.byID[id] = n
 		t.order = append(t.order, n)
 		for i, c := range y.Children {
-			child, err := build(c, n, fmt.Sprintf("%s 的第 %d 个下级", name, i+1))
+			child, err := walk(c, n, fmt.Sprintf("%s 的第 %d 个下级", name, i+1))
 			if err != nil {
 				return nil, err
 			}
@@ -190,12 +248,8 @@ func Load(r io.Reader) (*Tree, error) {
 		return n, nil
 	}
 	var err error
-	if t.root, err = build(root, nil, "根"); err != nil {
+	if t.root, err = walk(root, nil, "根"); err != nil {
 		return nil, err
-	}
-	var extra yamlUnit
-	if err := dec.Decode(&extra); err == nil {
-		return nil, errors.New("orgtree: 组织树只能有一个根单位（文件中有多个 YAML 文档）")
 	}
 	for _, n := range t.order {
 		for _, p := range n.unit.Places {
@@ -204,8 +258,18 @@ func Load(r io.Reader) (*Tree, error) {
 		}
 	}
 	for r, ps := range t.byFirst {
-		// Longest first; among equals the shallower unit first (stable order).
-		slices.SortStableFunc(ps, func(a, b place) int { return len(b.name) - len(a.name) })
+		// Longest first. A name that two units give goes to the deeper one
+		// (a county unit answers for the county its city also lists);
+		// otherwise the earlier unit in the file keeps it (stable order).
+		slices.SortStableFunc(ps, func(a, b place) int {
+			if d := len(b.name) - len(a.name); d != 0 {
+				return d
+			}
+			if d := strings.Compare(a.name, b.name); d != 0 {
+				return d
+			}
+			return b.n.depth - a.n.depth
+		})
 		t.byFirst[r] = ps
 	}
 	return t, nil
@@ -218,28 +282,28 @@ func department(n *node, y yamlUnit, parent *node) error {
 	id, name := n.unit.ID, n.unit.Name
 	if n.kind != KindDepartment {
 		if len(y.Categories) > 0 {
-			return fmt.Errorf("orgtree: 单位 %q（%s）不是部门，不能设 categories（主管类别只用于 kind: %s；政府办公厅按属地回应各类舆情）", id, name, KindDepartment)
+			return fmt.Errorf("单位 %q（%s）不是部门，不能设 categories（主管类别只用于 kind: %s；政府办公厅按属地回应各类舆情）", id, name, KindDepartment)
 		}
 		return nil
 	}
 	switch {
 	case parent == nil:
-		return fmt.Errorf("orgtree: 根单位 %q（%s）不能是部门：部门须在其所属政府办公厅之下", id, name)
+		return fmt.Errorf("根单位 %q（%s）不能是部门：部门须在其所属政府办公厅之下", id, name)
 	case len(y.Places) > 0:
-		return fmt.Errorf("orgtree: 部门 %q（%s）不能有地名（places）：部门按主管类别回应，属地由其所属的%s负责", id, name, parent.unit.Name)
+		return fmt.Errorf("部门 %q（%s）不能有地名（places）：部门按主管类别回应，属地由其所属的%s负责", id, name, parent.unit.Name)
 	case len(y.Children) > 0:
-		return fmt.Errorf("orgtree: 部门 %q（%s）不能有下级单位：下级政府的部门写在下级政府之下", id, name)
+		return fmt.Errorf("部门 %q（%s）不能有下级单位：下级政府的部门写在下级政府之下", id, name)
 	}
 	for _, c := range y.Categories {
 		c = strings.TrimSpace(c)
 		if !IsCategory(c) {
-			return fmt.Errorf("orgtree: 部门 %q（%s）的类别 %q 不在舆情分类中，可用的类别：%s", id, name, c, strings.Join(CategoryNames, "、"))
+			return fmt.Errorf("部门 %q（%s）的类别 %q 不在舆情分类中，可用的类别：%s", id, name, c, strings.Join(CategoryNames, "、"))
 		}
 		if slices.Contains(n.categories, c) {
 			continue
 		}
 		if other := parent.depts[c]; other != nil {
-			return fmt.Errorf("orgtree: 类别“%s”在%s之下由%s和%s两个部门主管，只能有一个", c, parent.unit.Name, other.unit.Name, name)
+			return fmt.Errorf("类别“%s”在%s之下由%s和%s两个部门主管，只能有一个", c, parent.unit.Name, other.unit.Name, name)
 		}
 		if parent.depts == nil {
 			parent.depts = map[string]*node{}
@@ -253,7 +317,7 @@ func department(n *node, y yamlUnit, parent *node) error {
 // Kind gives the kind of the unit with the given id (KindGovernment or
 // KindDepartment), or "" for an unknown id.
 func (t *Tree) Kind(id string) string {
-	if n := t.byID[id]; n != nil {
+	if n := t.load().byID[id]; n != nil {
 		return n.kind
 	}
 	return ""
@@ -263,7 +327,7 @@ func (t *Tree) Kind(id string) string {
 // is in charge of: a department's, in the order of the file; nil for a
 // government unit or an unknown id.
 func (t *Tree) Categories(id string) []string {
-	if n := t.byID[id]; n != nil {
+	if n := t.load().byID[id]; n != nil {
 		return slices.Clone(n.categories)
 	}
 	return nil
@@ -272,7 +336,7 @@ func (t *Tree) Categories(id string) []string {
 // Department gives the department of the government unit with the given id
 // that is in charge of category, if it has one.
 func (t *Tree) Department(id, category string) (domain.Unit, bool) {
-	if n := t.byID[id]; n != nil {
+	if n := t.load().byID[id]; n != nil {
 		if d := n.depts[strings.TrimSpace(category)]; d != nil {
 			return cloneUnit(d.unit), true
 		}
@@ -281,12 +345,12 @@ func (t *Tree) Department(id, category string) (domain.Unit, bool) {
 }
 
 // Root gives the root unit.
-func (t *Tree) Root() domain.Unit { return cloneUnit(t.root.unit) }
+func (t *Tree) Root() domain.Unit { return cloneUnit(t.load().root.unit) }
 
 // Channels gives the notification channels of a unit: its own, else its
 // nearest ancestor's; owner is the unit they belong to.
 func (t *Tree) Channels(id string) (channels []notify.ChannelConfig, owner string) {
-	for n := t.byID[id]; n != nil; n = n.parent {
+	for n := t.load().byID[id]; n != nil; n = n.parent {
 		if len(n.notify) > 0 {
 			return slices.Clone(n.notify), n.unit.ID
 		}
@@ -296,7 +360,7 @@ func (t *Tree) Channels(id string) (channels []notify.ChannelConfig, owner strin
 
 // Get gives the unit with the given id.
 func (t *Tree) Get(id string) (domain.Unit, bool) {
-	n, ok := t.byID[id]
+	n, ok := t.load().byID[id]
 	if !ok {
 		return domain.Unit{}, false
 	}
@@ -306,10 +370,11 @@ func (t *Tree) Get(id string) (domain.Unit, bool) {
 // Find gives the unit whose id or name is s.
 func (t *Tree) Find(s string) (domain.Unit, bool) {
 	s = strings.TrimSpace(s)
-	if u, ok := t.Get(s); ok {
-		return u, true
+	st := t.load()
+	if n, ok := st.byID[s]; ok {
+		return cloneUnit(n.unit), true
 	}
-	for _, n := range t.order {
+	for _, n := range st.order {
 		if n.unit.Name == s {
 			return cloneUnit(n.unit), true
 		}
@@ -319,7 +384,7 @@ func (t *Tree) Find(s string) (domain.Unit, bool) {
 
 // IsAncestor reports whether unit anc is above unit id in the tree.
 func (t *Tree) IsAncestor(anc, id string) bool {
-	n := t.byID[id]
+	n := t.load().byID[id]
 	if n == nil {
 		return false
 	}
@@ -334,7 +399,7 @@ func (t *Tree) IsAncestor(anc, id string) bool {
 // Parent gives the superior of the unit with the given id (a department's
 // is its government unit); false for the root or an unknown id.
 func (t *Tree) Parent(id string) (domain.Unit, bool) {
-	n, ok := t.byID[id]
+	n, ok := t.load().byID[id]
 	if !ok || n.parent == nil {
 		return domain.Unit{}, false
 	}
@@ -344,19 +409,21 @@ func (t *Tree) Parent(id string) (domain.Unit, bool) {
 // Units gives every unit, depth first with parents before their children
 // (ParentID set), for store.PutUnits.
 func (t *Tree) Units() []domain.Unit {
-	out := make([]domain.Unit, len(t.order))
-	for i, n := range t.order {
+	order := t.load().order
+	out := make([]domain.Unit, len(order))
+	for i, n := range order {
 		out[i] = cloneUnit(n.unit)
 	}
 	return out
 }
 
 // Len gives the number of units.
-func (t *Tree) Len() int { return len(t.order) }
+func (t *Tree) Len() int { return len(t.load().order) }
 
 // cloneUnit copies a unit so callers cannot change the tree's own slices.
 func cloneUnit(u domain.Unit) domain.Unit {
 	u.Places = slices.Clone(u.Places)
+	u.Categories = slices.Clone(u.Categories)
 	return u
 }
 
@@ -369,7 +436,7 @@ type hit struct {
 // scan finds the known place names in text, leftmost-longest and without
 // overlaps: "吉林市" is the city, not the province "吉林"; "宁波杭州湾新区" is
 // Ningbo's new district, not Hangzhou.
-func (t *Tree) scan(text string, out []hit) []hit {
+func (t *state) scan(text string, out []hit) []hit {
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		matched := false
@@ -499,7 +566,7 @@ func (t *Tree) Route(region, location string, places []string) (domain.Unit, str
 // none, the government unit answers itself; the departments of its
 // superiors are not asked, since the locality answers first.
 func (t *Tree) RouteFor(q Query) Decision {
-	n, step := t.locate(q.Region, q.Location, q.Places)
+	n, step := t.load().locate(q.Region, q.Location, q.Places)
 	d := Decision{Unit: cloneUnit(n.unit), Place: cloneUnit(n.unit), Steps: []string{step}}
 	switch cat := strings.TrimSpace(q.Category); {
 	case cat == "":
@@ -517,7 +584,7 @@ func (t *Tree) RouteFor(q Query) Decision {
 }
 
 // locate gives the government unit the evidence names, and why.
-func (t *Tree) locate(region, location string, places []string) (*node, string) {
+func (t *state) locate(region, location string, places []string) (*node, string) {
 	var hits []hit
 	for _, p := range places {
 		hits = t.scan(p, hits)

@@ -94,8 +94,11 @@ type EventFilter struct {
 	// WrittenSince: only events written to the store at or after this wall
 	// time (by any process), so an analyzer can pick up the others' events.
 	WrittenSince time.Time
-	Sort         string // "heat" (default) or "recent" (LastAt, newest first)
-	Limit        int    // 0 means 50
+	// AfterID: only events whose id sorts after this one; with Sort "id",
+	// pages through every event in a way concurrent writes cannot upset.
+	AfterID string
+	Sort    string // "heat" (default), "recent" (LastAt, newest first) or "id"
+	Limit   int    // 0 means 50
 }
 
 // CaseFilter selects cases. Zero values do not filter.

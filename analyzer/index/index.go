@@ -1,5 +1,6 @@
-// Package index is the Index port: full-text search over analysed posts, with
-// the filters and aggregations the dashboard and the search API need.
+// Package index is the Index port: full-text search over analysed posts and
+// over events, with the filters and aggregations the dashboard and the
+// search API need.
 //
 // Documents are keyed by post id, so indexing the same post again overwrites
 // it. Backends live in packages beside this one (bleveindex for the embedded
@@ -20,6 +21,10 @@ type Index interface {
 	Search(ctx context.Context, q Query) (Result, error)
 	Get(ctx context.Context, id string) (domain.IndexedPost, bool, error)
 	Count(ctx context.Context) (int64, error)
+	// IndexEvents adds or replaces events (see events.go); like Index it
+	// returns nil only once they are durable and searchable.
+	IndexEvents(ctx context.Context, evs []domain.Event) error
+	SearchEvents(ctx context.Context, q EventQuery) (EventResult, error)
 	Close() error
 }
 

@@ -84,7 +84,8 @@ func (p *Pipeline) Register(reg prometheus.Registerer) {
 // Run consumes until ctx ends. It works in two stages so that indexing, the
 // slow part, overlaps the rest: the first stage fetches, analyses, groups and
 // commits each batch's event state in order (the grouping of batch N+1 needs
-// N's); up to InFlight batches are then indexed at once; and a final step,
+// N's); up to InFlight batches are then indexed at once, posts and the
+// events they changed; and a final step,
 // again in order, publishes each batch's events and acknowledges its posts
 // once its index write is durable. A failing step is retried with backoff and
 // nothing is acknowledged while it fails.
@@ -341,7 +342,14 @@ func (p *Pipeline) index(ctx context.Context, j *job) error {
 	if err := p.Index.Index(ctx, j.docs); err != nil {
 		return err
 	}
-	p.lap("index", mark)
+	mark = p.lap("index", mark)
+	// The batch's events, in their committed states: batches are indexed
+	// in parallel, and the index keeps an event's highest Version, so a
+	// state indexed late never replaces a newer one.
+	if err := p.Index.IndexEvents(ctx, j.events); err != nil {
+		return err
+	}
+	p.lap("index_events", mark)
 	if p.m.searchable != nil {
 		now := time.Now()
 		for i := range j.docs {

@@ -43,7 +43,13 @@ func (f *flakyIndex) Get(ctx context.Context, id string) (domain.IndexedPost, bo
 	return f.real.Get(ctx, id)
 }
 func (f *flakyIndex) Count(ctx context.Context) (int64, error) { return f.real.Count(ctx) }
-func (f *flakyIndex) Close() error                             { return f.real.Close() }
+func (f *flakyIndex) IndexEvents(ctx context.Context, evs []domain.Event) error {
+	return f.real.IndexEvents(ctx, evs)
+}
+func (f *flakyIndex) SearchEvents(ctx context.Context, q index.EventQuery) (index.EventResult, error) {
+	return f.real.SearchEvents(ctx, q)
+}
+func (f *flakyIndex) Close() error { return f.real.Close() }
 
 func (f *flakyIndex) Index(ctx context.Context, docs []domain.IndexedPost) error {
 	if f.failures.Add(-1) >= 0 {

@@ -1224,6 +1224,23 @@
     $('search-panel').hidden = false;
     $('search-summary').textContent = '检索中…';
     clear($('search-hits'));
+    clear($('search-events'));
+    $('search-events-summary').textContent = '';
+    // the events whose name, title or keywords match, hottest first
+    getJSON('/api/v1/events?q=' + encodeURIComponent(q) + '&size=10').then(function (res) {
+      if (seq !== searchSeq) return;
+      res = res || {};
+      var evs = res.events || [];
+      $('search-events-summary').textContent = '共 ' + fmtNum(res.total || 0) + ' 个' +
+        (evs.length < (res.total || 0) ? '，显示最热的 ' + evs.length + ' 个' : '');
+      var max = evs.reduce(function (m, e) { return Math.max(m, e.heat || 0); }, 0) || 1;
+      var frag = document.createDocumentFragment();
+      evs.forEach(function (e) { frag.appendChild(eventView(e, max)); });
+      $('search-events').appendChild(frag);
+    }).catch(function (err) {
+      if (seq !== searchSeq) return;
+      $('search-events-summary').textContent = '事件检索失败：' + err.message;
+    });
     getJSON('/api/v1/search?q=' + encodeURIComponent(q) + '&size=50').then(function (res) {
       if (seq !== searchSeq) return;
       res = res || {};

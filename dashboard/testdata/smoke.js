@@ -181,6 +181,9 @@ function fetch(url, opts) {
   if (url.startsWith('/api/v1/events?limit=20')) return respond(200, { events });
   if (url.startsWith('/api/v1/cases?open=1')) return respond(200, { cases });
   if (url === '/api/v1/sources') return respond(200, { sources });
+  if (url.startsWith('/api/v1/events?q=')) {
+    return respond(200, { total: 4, events: [{ id: 'ev-s1', title: '暴雨事件 ' + evil, heat: 66.5, grade: 2, posts: 120, negative: 60, reasons: ['热度 66.5'] }] });
+  }
   if (url.startsWith('/api/v1/search?')) {
     return respond(200, {
       total: 3, hits: [{ id: 'h1', text: '搜索命中 ' + evil, source: 'news', analysis: { sentiment: { label: 'positive' } } }],
@@ -395,6 +398,10 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.deepStrictEqual(byId['agg-sentiment'].childNodes.map((l) => l.byClass('term')[0].textContent), ['负面', '正面', '中性']);
   assert.strictEqual(byId['agg-region'].childNodes[0].textContent, '广州市3');
   assert.strictEqual(byId['search-hits'].childNodes.length, 1);
+  assert.ok(calls.some((c) => c.url === '/api/v1/events?q=' + encodeURIComponent('暴雨 & <b>') + '&size=10'));
+  assert.strictEqual(byId['search-events'].childNodes.length, 1);
+  assert.match(text('search-events-summary'), /共 4 个，显示最热的 1 个/);
+  assert.match(byId['search-events'].childNodes[0].textContent, /暴雨事件 <img/);
   byId['search-close'].dispatch('click');
   assert.strictEqual(byId['search-panel'].hidden, true);
 

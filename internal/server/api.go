@@ -196,9 +196,25 @@ func queryInt(s string, def int) (int, error) {
 	return n, nil
 }
 
+// listEvents lists events from the store by heat or recency (limit,
+// min_grade, since, sort); with a search parameter (q, category, region,
+// unit, place, min_heat, from, to, size, offset) it searches the index
+// instead (searchEvents).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	if wantsEventSearch(r) {
+		s.searchEvents(w, r)
+		return
+	}
 	v := r.URL.Query()
-	f := store.EventFilter{Sort: v.Get("sort")}
+	f := store.EventFilter{}
+	switch sort := v.Get("sort"); sort {
+	case "", "heat":
+	case "recent", index.EventsByLast:
+		f.Sort = "recent"
+	default:
+		fail(w, 400, "参数 sort: %q 无效，应为 heat（按热度）或 recent（按最近活动）", sort)
+		return
+	}
 	var err error
 	if f.Limit, err = queryInt(v.Get("limit"), 50); err != nil {
 		fail(w, 400, "参数 limit: %v", err)
@@ -492,51 +508,6 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request) {
 		s.notifyCase(r.Context(), c, key, "transferred", c.RouteReason+"；"+clockSummary(c.Clocks), []domain.Unit{unit})
 	}
 	writeJSON(w, 200, map[string]any{"case": c})
-}
-
-func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) {
-	us, err := s.Store.ListUnits(r.Context())
-	if err != nil {
-		fail(w, 500, "读取单位失败: %v", err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"units": us})
-}
-
-// postUnits adds or replaces units in the store (one or an array). Routing
-// follows the organisation tree file; units posted here are records for
-// reports until the tree is reloaded from a file that names them.
-func (s *Server) postUnits(w http.ResponseWriter, r *http.Request) {
-	var raw json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&raw); err != nil {
-		fail(w, 400, "请求体 JSON 无效: %v", err)
-		return
-	}
-	var units []domain.Unit
-	if len(raw) > 0 && raw[0] == '[' {
-		if err := json.Unmarshal(raw, &units); err != nil {
-			fail(w, 400, "单位列表无效: %v", err)
-			return
-		}
-	} else {
-		var u domain.Unit
-		if err := json.Unmarshal(raw, &u); err != nil {
-			fail(w, 400, "单位无效: %v", err)
-			return
-		}
-		units = []domain.Unit{u}
-	}
-	for i, u := range units {
-		if strings.TrimSpace(u.ID) == "" || strings.TrimSpace(u.Name) == "" {
-			fail(w, 400, "第 %d 个单位: id 和 name 不能为空", i+1)
-			return
-		}
-	}
-	if err := s.Store.PutUnits(r.Context(), units); err != nil {
-		fail(w, 500, "写入单位失败: %v", err)
-		return
-	}
-	writeJSON(w, 201, map[string]any{"units": units})
 }
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,7 @@ import (
 	"yuqing/analyzer/index"
 	"yuqing/analyzer/pipeline"
 	"yuqing/analyzer/places"
+	"yuqing/analyzer/segment"
 	"yuqing/analyzer/taxonomy"
 	"yuqing/crawler"
 	"yuqing/dashboard"
@@ -55,13 +56,21 @@ type Server struct {
 	ingest      *ingest.Handler
 	ready       atomic.Bool
 	http        *http.Server
-	addr        net.Addr
+	addr        atomic.Value // net.Addr, set by Run (Addr may be called meanwhile)
 	casesOpened prometheus.Counter
 	dueFired    *prometheus.CounterVec
 	dueLatency  prometheus.Histogram
 	notifier    *notify.Notifier   // nil unless this process runs alerting
 	crawl       *crawler.Scheduler // nil unless this process crawls
 	crawlState  *crawler.State
+
+	// Tree is the file's tree (fileTree) with the units posted through the
+	// API; it is swapped in place (Replace) when they change, so every
+	// holder of the pointer (alerting, the analyzer's router, notify)
+	// follows.
+	fileTree *orgtree.Tree
+	unitsMu  sync.Mutex // one rebuild of Tree at a time
+	unitsSig string     // unitsSignature of the posted units Tree was built with
 }
 
 // New opens the backends and builds the roles; nothing runs until Run.
@@ -90,10 +99,12 @@ func New(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		// departments of the tree are in charge of these categories
 		orgtree.SetCategories(tax.Names())
 	}
-	if s.Tree, err = loadTree(cfg.Units); err != nil {
+	if s.fileTree, err = loadTree(cfg.Units); err != nil {
 		return nil, err
 	}
-	if err := s.Store.PutUnits(context.Background(), s.Tree.Units()); err != nil {
+	// the file's units go to the store, and the units posted earlier
+	// through the API come back onto the tree
+	if err := s.initUnits(context.Background()); err != nil {
 		return nil, fmt.Errorf("写入组织机构: %w", err)
 	}
 	minGrade, _ := ParseGrade(cfg.Alerting.MinGrade)
@@ -223,7 +234,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.closeBackends()
 		return fmt.Errorf("监听 %s: %w", s.cfg.Listen, err)
 	}
-	s.addr = ln.Addr()
+	s.addr.Store(ln.Addr())
 	s.http = &http.Server{Handler: s.Routes(), ReadHeaderTimeout: 10 * time.Second}
 	roleCtx, stopRoles := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -239,9 +250,23 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	t := s.cfg.Target
 	if t == "all" || t == "analyzer" {
-		start("analyzer", s.pipeline.Run)
-		start("vocabulary", func(ctx context.Context) error { return s.watchVocabulary(ctx, s.pipeline.Analyzer.Segmenter()) })
+		start("analyzer", func(ctx context.Context) error {
+			if n, err := s.backfillEvents(ctx); err != nil {
+				return fmt.Errorf("事件补录入索引失败: %w", err)
+			} else if n > 0 {
+				s.log.Info("已将存储中的事件补录入索引", "事件数", n)
+			}
+			return s.pipeline.Run(ctx)
+		})
 	}
+	// every role routes on the tree: follow the units posted elsewhere
+	start("units", func(ctx context.Context) error {
+		var seg *segment.Segmenter
+		if t == "all" || t == "analyzer" {
+			seg = s.pipeline.Analyzer.Segmenter()
+		}
+		return s.watchUnits(ctx, seg)
+	})
 	if t == "all" || t == "alerting" {
 		start("alerting", s.runAlerting)
 		start("deadlines", func(ctx context.Context) error { return s.Alerter.RunDue(ctx, time.Second, s.onDue) })
@@ -268,7 +293,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	s.ready.Store(true)
-	s.log.Info("yuqing 已启动", "listen", "http://"+s.addr.String(), "data", s.cfg.Data, "target", t)
+	s.log.Info("yuqing 已启动", "listen", "http://"+ln.Addr().String(), "data", s.cfg.Data, "target", t)
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -288,7 +313,10 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Addr is the address the server listens on, once Run has started.
-func (s *Server) Addr() net.Addr { return s.addr }
+func (s *Server) Addr() net.Addr {
+	a, _ := s.addr.Load().(net.Addr)
+	return a
+}
 
 func (s *Server) runAlerting(ctx context.Context) error {
 	sub, err := s.Bus.Subscribe(ctx, bus.TopicEvents, "alerting")

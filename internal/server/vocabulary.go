@@ -8,9 +8,10 @@ import (
 	"yuqing/domain"
 )
 
-// vocabularyEvery is how often the analyzer role looks for units added
-// through POST /api/v1/units (perhaps by another process).
-const vocabularyEvery = 30 * time.Second
+// unitsEvery is how often a process looks for units added through
+// POST /api/v1/units by another process: its tree follows them, and its
+// analyzer adds their names and places to the dictionary.
+const unitsEvery = 30 * time.Second
 
 // unitWords gives the words of the organisation's units that the segmenter
 // should cut whole: their names and places.
@@ -23,14 +24,19 @@ func unitWords(units []domain.Unit) []string {
 	return words
 }
 
-// watchVocabulary adds the names and places of every unit of the tree and
-// of the store to the analyzer's dictionary, at once and then as units are
-// added, so that 宁波市市场监督管理局 or 钟公庙街道 are cut whole.
-func (s *Server) watchVocabulary(ctx context.Context, seg *segment.Segmenter) error {
-	if n := seg.AddWords(unitWords(s.Tree.Units())); n > 0 {
-		s.log.Info("分词词典加入组织树单位名和地名", "新词", n)
+// watchUnits reads the store's units at once and then every unitsEvery:
+// when the units posted through the API changed, the organisation tree is
+// rebuilt and swapped in place (refreshUnits); with seg (the analyzer runs
+// in this process), the names and places of every unit of the tree and of
+// the store go to the dictionary, so that 宁波市市场监督管理局 or 钟公庙街道
+// are cut whole.
+func (s *Server) watchUnits(ctx context.Context, seg *segment.Segmenter) error {
+	if seg != nil {
+		if n := seg.AddWords(unitWords(s.Tree.Units())); n > 0 {
+			s.log.Info("分词词典加入组织树单位名和地名", "新词", n)
+		}
 	}
-	t := time.NewTicker(vocabularyEvery)
+	t := time.NewTicker(unitsEvery)
 	defer t.Stop()
 	for {
 		units, err := s.Store.ListUnits(ctx)
@@ -39,8 +45,13 @@ func (s *Server) watchVocabulary(ctx context.Context, seg *segment.Segmenter) er
 				return nil
 			}
 			s.log.Warn("读取单位列表失败，稍后重试", "err", err)
-		} else if n := seg.AddWords(unitWords(units)); n > 0 {
-			s.log.Info("分词词典加入新单位名和地名", "新词", n)
+		} else {
+			s.refreshUnits(units)
+			if seg != nil {
+				if n := seg.AddWords(unitWords(units)); n > 0 {
+					s.log.Info("分词词典加入新单位名和地名", "新词", n)
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():

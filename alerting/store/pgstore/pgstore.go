@@ -375,6 +375,10 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]domain.E
 		a = append(a, nanos(f.WrittenSince))
 		where = append(where, fmt.Sprintf("written_at >= $%d", len(a)))
 	}
+	if f.AfterID != "" {
+		a = append(a, f.AfterID)
+		where = append(where, fmt.Sprintf("id > $%d", len(a)))
+	}
 	q := `SELECT data FROM events`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -384,8 +388,10 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]domain.E
 		q += " ORDER BY heat DESC, id"
 	case "recent":
 		q += " ORDER BY last_at DESC, id"
+	case "id":
+		q += " ORDER BY id"
 	default:
-		return nil, fmt.Errorf("pgstore: list events: unknown sort %q (heat or recent)", f.Sort)
+		return nil, fmt.Errorf("pgstore: list events: unknown sort %q (heat, recent or id)", f.Sort)
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -348,6 +348,10 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]domain.E
 		where = append(where, "written_at >= ?")
 		a = append(a, nanos(f.WrittenSince))
 	}
+	if f.AfterID != "" {
+		where = append(where, "id > ?")
+		a = append(a, f.AfterID)
+	}
 	q := `SELECT data FROM events`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -357,8 +361,10 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]domain.E
 		q += " ORDER BY heat DESC, id"
 	case "recent":
 		q += " ORDER BY last_at DESC, id"
+	case "id":
+		q += " ORDER BY id"
 	default:
-		return nil, fmt.Errorf("sqlitestore: list events: unknown sort %q (heat or recent)", f.Sort)
+		return nil, fmt.Errorf("sqlitestore: list events: unknown sort %q (heat, recent or id)", f.Sort)
 	}
 	limit := f.Limit
 	if limit <= 0 {

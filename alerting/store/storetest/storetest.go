@@ -375,6 +375,11 @@ func testListEvents(t *testing.T, st store.Store) {
 		{"min grade IV excludes ungraded", store.EventFilter{MinGrade: domain.GradeIV}, []string{"b", "c", "e", "a"}},
 		{"since", store.EventFilter{Since: base.Add(3 * time.Hour)}, []string{"d", "c", "a"}},
 		{"since+grade+recent+limit", store.EventFilter{Since: base.Add(2 * time.Hour), MinGrade: domain.GradeIII, Sort: "recent", Limit: 2}, []string{"c", "e"}},
+		{"by id", store.EventFilter{Sort: "id"}, []string{"a", "b", "c", "d", "e"}},
+		{"by id, first page", store.EventFilter{Sort: "id", Limit: 2}, []string{"a", "b"}},
+		{"by id, next page", store.EventFilter{Sort: "id", AfterID: "b", Limit: 2}, []string{"c", "d"}},
+		{"by id, last page", store.EventFilter{Sort: "id", AfterID: "d", Limit: 2}, []string{"e"}},
+		{"after id with a filter", store.EventFilter{Sort: "id", AfterID: "a", MinGrade: domain.GradeII}, []string{"b", "e"}},
 	}
 	for _, tc := range tests {
 		got, err := st.ListEvents(c, tc.f)

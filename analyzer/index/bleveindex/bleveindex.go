@@ -47,6 +47,9 @@
 // (counted in no risk band at all) until they are indexed again. Open logs
 // a warning for such an index; new posts get every field.
 //
+// Events are kept in an index of their own inside the folder: see
+// events.go.
+//
 // Durability: Index returns once Bleve's scorch Batch has returned, and
 // scorch's Batch waits for the persister to write and fsync the segment and
 // its root bolt file unless the index was opened with "unsafe_batch": true.
@@ -111,7 +114,9 @@ type Index struct {
 	zh, kw analysis.Analyzer // of content and of the keyword fields
 	region func(domain.IndexedPost) string
 	log    *slog.Logger
-	codes  *codes // of places and units in the facet terms
+	codes  *codes      // of places and units in the facet terms
+	ev     bleve.Index // the events (events.go)
+	evMu   sync.Mutex  // orders IndexEvents' read of versions and write
 
 	mu     sync.RWMutex // guards closed against use after Close
 	closed bool
@@ -177,6 +182,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 			ix.log.Warn("bleveindex: index made by an older version: posts indexed before lack place, author and risk fields until indexed again",
 				"dir", dir, "schema", string(v), "want", schemaVersion)
 		}
+		if err := ix.openEvents(runtime); err != nil {
+			ix.bi.Close()
+			return nil, fmt.Errorf("bleveindex: open %s: %w", dir, err)
+		}
 		ix.log.Info("bleveindex: opened", "dir", dir)
 		return ix, nil
 	}
@@ -192,6 +201,10 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
 	}
 	if err := ix.bi.SetInternal([]byte(schemaKey), []byte(schemaVersion)); err != nil {
+		ix.bi.Close()
+		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
+	}
+	if err := ix.openEvents(runtime); err != nil {
 		ix.bi.Close()
 		return nil, fmt.Errorf("bleveindex: create %s: %w", dir, err)
 	}
@@ -513,8 +526,12 @@ func (ix *Index) Close() error {
 		return nil
 	}
 	ix.closed = true
+	evErr := ix.ev.Close()
 	if err := ix.bi.Close(); err != nil && !errors.Is(err, bleve.ErrorIndexClosed) {
 		return fmt.Errorf("bleveindex: close %s: %w", ix.dir, err)
+	}
+	if evErr != nil && !errors.Is(evErr, bleve.ErrorIndexClosed) {
+		return fmt.Errorf("bleveindex: close %s: events: %w", ix.dir, evErr)
 	}
 	return nil
 }

@@ -280,7 +280,7 @@ func keyCounts(f *search.FacetResult) []index.TermCount {
 // buildQuery gives the Bleve query and whether it is scored by relevance.
 func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 	var parts []query.Query
-	text := ix.textQuery(q.Q)
+	text := ix.textQuery(fContent, q.Q)
 	if text != nil {
 		parts = append(parts, text)
 	}
@@ -317,15 +317,16 @@ func (ix *Index) buildQuery(q index.Query) (query.Query, bool) {
 	return bleve.NewConjunctionQuery(parts...), text != nil
 }
 
-// textQuery gives the AND of the query's words, or nil if it has none.
-func (ix *Index) textQuery(s string) query.Query {
+// textQuery gives the AND of the query's words in a text field, or nil if
+// it has none.
+func (ix *Index) textQuery(field, s string) query.Query {
 	groups := index.QueryGroups(ix.seg, s)
 	if len(groups) == 0 {
 		return nil
 	}
 	term := func(t string) query.Query {
 		tq := bleve.NewTermQuery(t)
-		tq.SetField(fContent)
+		tq.SetField(field)
 		return tq
 	}
 	var must []query.Query

@@ -42,6 +42,27 @@
 // not find them and ByPlace and ByRisk do not count them, until they are
 // indexed again.
 //
+// Events (events.go) live in one index of their own, "<prefix>-events",
+// outside the alias, so that post searches, Get and Count never see them.
+// Open creates it, from its own template "<prefix>-events-template" (above
+// the posts' template in priority, as <prefix>-* matches it too), and adds
+// missing fields to an older one as it does for the monthly indices. Its
+// strict mappings: content_tokens (the event's name, title and keywords, cut
+// as a post's text, not scored: events sort by heat or time), id (for the
+// tie order), grade (an integer: I..IV as 1..4 and below grading as 5, so
+// MinGrade is a range and no event is left out of ByGrade), category,
+// region, unit, places, place_terms as for posts, heat (double), first_at
+// and last_at (date_nanos), version (long) and the event without Hourly
+// (index.EventForIndex) in _source under "doc". The event's Version is its
+// Elasticsearch external version, with version_type external_gte: a state
+// whose Version is lower than the indexed one's is refused by Elasticsearch
+// itself (409, which IndexEvents counts as done), so two analyzers indexing
+// one event's states in any order leave the newest; an equal Version is
+// written again (the same state from the store, or an event never stored,
+// Version 0, whose later state then wins), which also lets a redelivered
+// batch fill fields an older mapping lacked. Within one call only the newest
+// state of each event is sent. Durability and visibility are those of Index.
+//
 // Durability: Index sends the posts through an esutil.BulkIndexer and returns
 // nil only when every item succeeded; otherwise its error names the failed
 // post ids, so the caller does not acknowledge them. Elasticsearch answers a
@@ -64,6 +85,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"reflect"
 	"regexp"
 	"runtime"
 	"sort"
@@ -102,6 +124,14 @@ const (
 	fRisk      = "risk"
 	fPublished = "published_at"
 	fDoc       = "doc"
+	// and of the events (content_tokens, category, region, unit, places,
+	// place_terms and doc as above)
+	fID      = "id"
+	fGrade   = "grade"
+	fHeat    = "heat"
+	fFirstAt = "first_at"
+	fLastAt  = "last_at"
+	fVersion = "version"
 )
 
 // Refresh modes: how Index makes its posts searchable before it returns.
@@ -125,8 +155,8 @@ const maxTermChars = 4096
 // China time, fixed so that no tzdata is needed.
 var cst = time.FixedZone("CST", 8*3600)
 
-// Index is an Elasticsearch index of analysed posts. It is safe for
-// concurrent use.
+// Index is an Elasticsearch index of analysed posts and of events. It is
+// safe for concurrent use.
 type Index struct {
 	es        *elasticsearch.Client
 	transport *http.Transport
@@ -158,10 +188,12 @@ func WithPrefix(name string) Option { return func(ix *Index) { ix.prefix = name 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(ix *Index) { ix.log = l } }
 
-// WithShards sets the primary shards of each monthly index (default 1).
+// WithShards sets the primary shards of each monthly index and of the events
+// index (default 1).
 func WithShards(n int) Option { return func(ix *Index) { ix.shards = n } }
 
-// WithReplicas sets the replicas of each monthly index (default 0).
+// WithReplicas sets the replicas of each monthly index and of the events
+// index (default 0).
 func WithReplicas(n int) Option { return func(ix *Index) { ix.replicas = n } }
 
 // WithBulk sets the bulk indexer's workers (parallel bulk requests of one
@@ -196,8 +228,8 @@ func DefaultRegion(p domain.IndexedPost) string {
 var validPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,200}$`)
 
 // Open connects to Elasticsearch at addresses (e.g. http://127.0.0.1:9200)
-// and puts the index template, so that monthly indices are created with the
-// mappings on first write. It does not create any index.
+// and puts the index templates, so that monthly indices are created with the
+// mappings on first write. It creates the events index if it is missing.
 func Open(ctx context.Context, addresses []string, opts ...Option) (*Index, error) {
 	ix := &Index{
 		addrs: addresses, prefix: DefaultPrefix, region: DefaultRegion, log: slog.Default(),
@@ -245,11 +277,7 @@ func Open(ctx context.Context, addresses []string, opts ...Option) (*Index, erro
 		ix.transport.CloseIdleConnections()
 		return nil, fmt.Errorf("esindex: open %v: %w", addresses, err)
 	}
-	if err := ix.putTemplate(ctx); err != nil {
-		ix.transport.CloseIdleConnections()
-		return nil, err
-	}
-	if err := ix.upgradeMappings(ctx); err != nil {
+	if err := ix.setup(ctx); err != nil {
 		ix.transport.CloseIdleConnections()
 		return nil, err
 	}
@@ -257,10 +285,34 @@ func Open(ctx context.Context, addresses []string, opts ...Option) (*Index, erro
 	return ix, nil
 }
 
+// setup puts the index templates, creates the events index if missing and
+// upgrades the mappings of the indices made by an older version.
+func (ix *Index) setup(ctx context.Context) error {
+	if err := ix.putTemplate(ctx, ix.templateName(), ix.template()); err != nil {
+		return err
+	}
+	if err := ix.putTemplate(ctx, ix.eventsTemplateName(), ix.eventsTemplate()); err != nil {
+		return err
+	}
+	if err := ix.createIndex(ctx, ix.EventsIndex()); err != nil {
+		return fmt.Errorf("esindex: open: %w", err)
+	}
+	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated)$`)
+	if err := ix.upgradeMappings(ctx, ix.prefix+"-*", mine, properties(), "posts"); err != nil {
+		return err
+	}
+	mine = regexp.MustCompile(`^` + regexp.QuoteMeta(ix.EventsIndex()) + `$`)
+	return ix.upgradeMappings(ctx, ix.EventsIndex(), mine, eventProperties(), "events")
+}
+
 // Alias gives the alias name that searches use.
 func (ix *Index) Alias() string { return ix.prefix }
 
-func (ix *Index) templateName() string { return ix.prefix + "-template" }
+// EventsIndex gives the name of the index of the events.
+func (ix *Index) EventsIndex() string { return ix.prefix + "-events" }
+
+func (ix *Index) templateName() string       { return ix.prefix + "-template" }
+func (ix *Index) eventsTemplateName() string { return ix.prefix + "-events-template" }
 
 // template gives the index template of the monthly indices.
 func (ix *Index) template() map[string]any {
@@ -302,15 +354,15 @@ func properties() map[string]any {
 	}
 }
 
-// upgradeMappings adds the fields of properties to the existing indices of
-// the prefix that lack some, so that they take the posts of this version,
-// and logs which ones it upgraded.
-func (ix *Index) upgradeMappings(ctx context.Context) error {
+// upgradeMappings adds the fields of props to the existing indices matching
+// pattern and mine that lack some, so that they take the documents (what:
+// "posts" or "events") of this version, and logs which ones it upgraded.
+func (ix *Index) upgradeMappings(ctx context.Context, pattern string, mine *regexp.Regexp, props map[string]any, what string) error {
 	res, err := esapi.IndicesGetMappingRequest{
-		Index: []string{ix.prefix + "-*"}, IgnoreUnavailable: &ignore, AllowNoIndices: &ignore, ExpandWildcards: "open",
+		Index: []string{pattern}, IgnoreUnavailable: &ignore, AllowNoIndices: &ignore, ExpandWildcards: "open",
 	}.Do(ctx, ix.es)
 	if err := check(res, err); err != nil {
-		return fmt.Errorf("esindex: open: mappings of %s-*: %w", ix.prefix, err)
+		return fmt.Errorf("esindex: open: mappings of %s: %w", pattern, err)
 	}
 	var got map[string]struct {
 		Mappings struct {
@@ -318,10 +370,8 @@ func (ix *Index) upgradeMappings(ctx context.Context) error {
 		} `json:"mappings"`
 	}
 	if err := decode(res, &got); err != nil {
-		return fmt.Errorf("esindex: open: mappings of %s-*: %w", ix.prefix, err)
+		return fmt.Errorf("esindex: open: mappings of %s: %w", pattern, err)
 	}
-	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated)$`)
-	props := properties()
 	var old []string
 	var missing []string
 	for name, m := range got {
@@ -357,7 +407,7 @@ func (ix *Index) upgradeMappings(ctx context.Context) error {
 		closeBody(res)
 		rest = rest[k:]
 	}
-	ix.log.Warn("esindex: indices made by an older version: added the new fields to their mappings; their posts lack them until indexed again",
+	ix.log.Warn("esindex: indices made by an older version: added the new fields to their mappings; their "+what+" lack them until indexed again",
 		"indices", old, "fields", missing)
 	return nil
 }
@@ -372,20 +422,10 @@ func (ix *Index) ensureIndices(ctx context.Context, names map[string]bool) error
 		if _, ok := ix.ready.Load(name); ok {
 			continue
 		}
-		res, err := esapi.IndicesCreateRequest{Index: name, WaitForActiveShards: "1"}.Do(ctx, ix.es)
-		if err != nil {
-			return fmt.Errorf("esindex: create index %s: %w", name, err)
+		if err := ix.createIndex(ctx, name); err != nil {
+			return err
 		}
-		if res.IsError() && res.StatusCode != 400 { // 400: resource_already_exists_exception
-			return fmt.Errorf("esindex: create index %s: %w", name, check(res, nil))
-		}
-		closeBody(res)
-		res, err = esapi.ClusterHealthRequest{Index: []string{name}, WaitForStatus: "yellow", Timeout: time.Minute}.Do(ctx, ix.es)
-		if err := check(res, err); err != nil {
-			return fmt.Errorf("esindex: waiting for index %s: %w", name, err)
-		}
-		closeBody(res)
-		res, err = esapi.IndicesPutAliasRequest{Index: []string{name}, Name: ix.prefix}.Do(ctx, ix.es)
+		res, err := esapi.IndicesPutAliasRequest{Index: []string{name}, Name: ix.prefix}.Do(ctx, ix.es)
 		if err := check(res, err); err != nil {
 			return fmt.Errorf("esindex: alias %s → %s: %w", ix.prefix, name, err)
 		}
@@ -395,14 +435,33 @@ func (ix *Index) ensureIndices(ctx context.Context, names map[string]bool) error
 	return nil
 }
 
-func (ix *Index) putTemplate(ctx context.Context) error {
-	body, err := json.Marshal(ix.template())
+// createIndex creates an index (from its template) unless it exists, and
+// waits until its shards are active.
+func (ix *Index) createIndex(ctx context.Context, name string) error {
+	res, err := esapi.IndicesCreateRequest{Index: name, WaitForActiveShards: "1"}.Do(ctx, ix.es)
 	if err != nil {
-		return fmt.Errorf("esindex: template %s: %w", ix.templateName(), err)
+		return fmt.Errorf("esindex: create index %s: %w", name, err)
 	}
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: ix.templateName(), Body: bytes.NewReader(body)}.Do(ctx, ix.es)
+	if res.IsError() && res.StatusCode != 400 { // 400: resource_already_exists_exception
+		return fmt.Errorf("esindex: create index %s: %w", name, check(res, nil))
+	}
+	closeBody(res)
+	res, err = esapi.ClusterHealthRequest{Index: []string{name}, WaitForStatus: "yellow", Timeout: time.Minute}.Do(ctx, ix.es)
 	if err := check(res, err); err != nil {
-		return fmt.Errorf("esindex: put template %s at %v: %w", ix.templateName(), ix.addrs, err)
+		return fmt.Errorf("esindex: waiting for index %s: %w", name, err)
+	}
+	closeBody(res)
+	return nil
+}
+
+func (ix *Index) putTemplate(ctx context.Context, name string, tmpl map[string]any) error {
+	body, err := json.Marshal(tmpl)
+	if err != nil {
+		return fmt.Errorf("esindex: template %s: %w", name, err)
+	}
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		return fmt.Errorf("esindex: put template %s at %v: %w", name, ix.addrs, err)
 	}
 	closeBody(res)
 	return nil
@@ -494,24 +553,7 @@ func (ix *Index) document(p *domain.IndexedPost) ([]byte, error) {
 		Risk:      index.ClampRisk(p.Analysis.Risk),
 		Doc:       src,
 	}
-	if len(p.Analysis.Places) > 0 {
-		seen := make(map[string]bool, len(p.Analysis.Places)*3)
-		for _, pl := range p.Analysis.Places {
-			if pl != "" && !seen[pl] {
-				seen[pl] = true
-				d.Places = append(d.Places, pl)
-			}
-		}
-		clear(seen)
-		for _, pl := range p.Analysis.Places {
-			for _, t := range index.PlaceTerms(pl) {
-				if !seen[t] {
-					seen[t] = true
-					d.PlaceTerms = append(d.PlaceTerms, t)
-				}
-			}
-		}
-	}
+	d.Places, d.PlaceTerms = placeFields(p.Analysis.Places)
 	d.Author = p.Author.Name
 	if len(p.Analysis.Keywords) > 0 {
 		seen := make(map[string]bool, len(p.Analysis.Keywords))
@@ -530,6 +572,31 @@ func (ix *Index) document(p *domain.IndexedPost) ([]byte, error) {
 		return nil, fmt.Errorf("esindex: encode post %s: %w", p.ID, err)
 	}
 	return b, nil
+}
+
+// placeFields gives the places and place_terms of a list of places: the
+// distinct names, and every name they are found by (index.PlaceTerms).
+func placeFields(places []string) (names, terms []string) {
+	if len(places) == 0 {
+		return nil, nil
+	}
+	seen := make(map[string]bool, len(places)*3)
+	for _, pl := range places {
+		if pl != "" && !seen[pl] {
+			seen[pl] = true
+			names = append(names, pl)
+		}
+	}
+	clear(seen)
+	for _, pl := range places {
+		for _, t := range index.PlaceTerms(pl) {
+			if !seen[t] {
+				seen[t] = true
+				terms = append(terms, t)
+			}
+		}
+	}
+	return names, terms
 }
 
 // documents encodes the posts on all cores (the segmentation dominates).
@@ -612,24 +679,49 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 	if err != nil {
 		return err
 	}
-
+	items := make([]bulkItem, len(docs))
 	names := map[string]bool{}
 	for i := range docs {
-		if t := docs[i].PublishedAt; t.IsZero() || !t.Before(minTime) && !t.After(maxTime) {
-			names[ix.indexName(t)] = true
+		t := docs[i].PublishedAt
+		items[i] = bulkItem{index: ix.indexName(t), id: docs[i].ID, body: bodies[i]}
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			// Refused here, before it creates a monthly index for nothing.
+			items[i].refused = "published_at " + t.Format(time.RFC3339) + " is outside date_nanos' range (1970 to 2262)"
+			continue
 		}
+		names[items[i].index] = true
 	}
 	if err := ix.ensureIndices(ctx, names); err != nil {
 		return err
 	}
+	return ix.write(ctx, "index", "posts", items)
+}
+
+// bulkItem is one document of a bulk write.
+type bulkItem struct {
+	index, id string
+	body      []byte
+	// version, if set, is written with version_type external_gte: an item
+	// whose version is lower than the indexed document's is skipped (409).
+	version *int64
+	refused string // if set, why the item is not sent at all
+}
+
+// write sends the items through an esutil.BulkIndexer and returns nil only
+// when every item succeeded (a versioned item also when a newer version is
+// indexed); otherwise its error names the failed ids (op and what name the
+// call and the documents in it). The indices written to are refreshed
+// (RefreshExplicit) or the bulk requests wait for the refresh
+// (RefreshWaitFor), so the items are searchable when write returns.
+func (ix *Index) write(ctx context.Context, op, what string, items []bulkItem) error {
 	refresh := ""
 	if ix.refresh == RefreshWaitFor {
 		refresh = "wait_for"
 	}
 	var (
 		failMu   sync.Mutex
-		failures = map[int]string{} // position in docs → reason
-		done     = make([]atomic.Bool, len(docs))
+		failures = map[int]string{} // position in items → reason
+		done     = make([]atomic.Bool, len(items))
 		flushErr error
 	)
 	fail := func(i int, reason string) {
@@ -655,22 +747,20 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("esindex: index: bulk indexer: %w", err)
+		return fmt.Errorf("esindex: %s: bulk indexer: %w", op, err)
 	}
 	var addErr error
-	for i := range docs {
-		if t := docs[i].PublishedAt; !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
-			// Refused here, before it creates a monthly index for nothing.
-			fail(i, "published_at "+t.Format(time.RFC3339)+" is outside date_nanos' range (1970 to 2262)")
+	for i := range items {
+		if items[i].refused != "" {
+			fail(i, items[i].refused)
 			continue
 		}
-		name := ix.indexName(docs[i].PublishedAt)
 		i := i
-		err := bi.Add(ctx, esutil.BulkIndexerItem{
-			Index:      name,
+		item := esutil.BulkIndexerItem{
+			Index:      items[i].index,
 			Action:     "index",
-			DocumentID: docs[i].ID,
-			Body:       bytes.NewReader(bodies[i]),
+			DocumentID: items[i].id,
+			Body:       bytes.NewReader(items[i].body),
 			OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
 				done[i].Store(true)
 			},
@@ -678,38 +768,43 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 				switch {
 				case err != nil:
 					fail(i, err.Error())
+				case r.Status == http.StatusConflict && r.Error.Type == "version_conflict_engine_exception" && items[i].version != nil:
+					done[i].Store(true) // a newer version is indexed: nothing to do
 				case r.Error.Type != "":
 					fail(i, r.Error.Type+": "+r.Error.Reason)
 				default:
 					fail(i, "status "+strconv.Itoa(r.Status))
 				}
 			},
-		})
-		if err != nil {
+		}
+		if items[i].version != nil {
+			item.Version, item.VersionType = items[i].version, "external_gte"
+		}
+		if err := bi.Add(ctx, item); err != nil {
 			addErr = err
 			break
 		}
 	}
 	// Close flushes what is left and waits for every bulk request, even when
-	// ctx is done, so that no callback runs after Index returns.
+	// ctx is done, so that no callback runs after write returns.
 	if err := bi.Close(context.WithoutCancel(ctx)); err != nil && addErr == nil {
 		addErr = err
 	}
 	var failed []string
 	var reasons []string
 	written := map[string]bool{} // the indices written to
-	for i := range docs {
+	for i := range items {
 		if done[i].Load() {
-			written[ix.indexName(docs[i].PublishedAt)] = true
+			written[items[i].index] = true
 			continue
 		}
-		failed = append(failed, docs[i].ID)
+		failed = append(failed, items[i].id)
 		if r, ok := failures[i]; ok && len(reasons) < 3 {
-			reasons = append(reasons, docs[i].ID+": "+r)
+			reasons = append(reasons, items[i].id+": "+r)
 		}
 	}
 	var refreshErr error
-	// The posts that were written become searchable even when others failed.
+	// The items that were written become searchable even when others failed.
 	if ix.refresh == RefreshExplicit && len(written) > 0 {
 		list := make([]string, 0, len(written))
 		for n := range written {
@@ -718,7 +813,7 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 		sort.Strings(list)
 		res, err := esapi.IndicesRefreshRequest{Index: list}.Do(context.WithoutCancel(ctx), ix.es)
 		if err := check(res, err); err != nil {
-			refreshErr = fmt.Errorf("esindex: index: refresh %v: %w", list, err)
+			refreshErr = fmt.Errorf("esindex: %s: refresh %v: %w", op, list, err)
 		} else {
 			closeBody(res)
 		}
@@ -732,13 +827,13 @@ func (ix *Index) Index(ctx context.Context, docs []domain.IndexedPost) error {
 				reasons = append(reasons, addErr.Error())
 			}
 		}
-		ix.log.Warn("esindex: posts not indexed", "failed", len(failed), "of", len(docs), "reasons", reasons)
+		ix.log.Warn("esindex: "+what+" not indexed", "failed", len(failed), "of", len(items), "reasons", reasons)
 		shown := failed
 		if len(shown) > 20 {
 			shown = shown[:20]
 		}
-		return fmt.Errorf("esindex: index: %d of %d posts failed in %s (ids %s%s): %s",
-			len(failed), len(docs), ix.prefix, strings.Join(shown, ", "), more(len(failed)-len(shown)), strings.Join(reasons, "; "))
+		return fmt.Errorf("esindex: %s: %d of %d %s failed in %s (ids %s%s): %s",
+			op, len(failed), len(items), what, ix.prefix, strings.Join(shown, ", "), more(len(failed)-len(shown)), strings.Join(reasons, "; "))
 	}
 	return refreshErr
 }
@@ -764,7 +859,7 @@ func (ix *Index) Get(ctx context.Context, id string) (domain.IndexedPost, bool, 
 		"size":    1,
 	})
 	var r searchResponse
-	if err := ix.search(ctx, body, &r); err != nil {
+	if err := ix.search(ctx, ix.prefix, body, &r); err != nil {
 		return domain.IndexedPost{}, false, fmt.Errorf("esindex: get %s: %w", id, err)
 	}
 	if len(r.Hits.Hits) == 0 {
@@ -777,27 +872,53 @@ func (ix *Index) Get(ctx context.Context, id string) (domain.IndexedPost, bool, 
 	return p, true, nil
 }
 
-// search runs a search request on the alias; a missing alias (nothing
-// indexed yet) gives no hits.
-func (ix *Index) search(ctx context.Context, body []byte, into any) error {
+// search runs a search request on target (the alias or the events index);
+// a missing one (nothing indexed yet) gives no hits. A shard that is not
+// available yet (an index just created, a node busy starting its shards)
+// is waited for, a few times with backoff, before the search fails.
+func (ix *Index) search(ctx context.Context, target string, body []byte, into any) error {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := ix.searchOnce(ctx, target, body, into)
+		if err == nil || attempt == 5 || !shardUnavailable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+		reflect.ValueOf(into).Elem().SetZero() // nothing of the failed answer stays
+	}
+}
+
+// shardUnavailable reports whether a search failed only because a shard was
+// not (yet) available, which passes once the shard has started.
+func shardUnavailable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "no_shard_available_action_exception") || strings.Contains(s, "status 503")
+}
+
+func (ix *Index) searchOnce(ctx context.Context, target string, body []byte, into any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	res, err := esapi.SearchRequest{
-		Index:             []string{ix.prefix},
+		Index:             []string{target},
 		Body:              bytes.NewReader(body),
 		IgnoreUnavailable: &ignore,
 		AllowNoIndices:    &ignore,
 	}.Do(ctx, ix.es)
 	if err := check(res, err); err != nil {
-		return fmt.Errorf("search %s: %w", ix.prefix, err)
+		return fmt.Errorf("search %s: %w", target, err)
 	}
 	if err := decode(res, into); err != nil {
-		return fmt.Errorf("search %s: %w", ix.prefix, err)
+		return fmt.Errorf("search %s: %w", target, err)
 	}
 	if r, ok := into.(*searchResponse); ok {
 		if err := r.err(); err != nil {
-			return fmt.Errorf("search %s: %w", ix.prefix, err)
+			return fmt.Errorf("search %s: %w", target, err)
 		}
 	}
 	return nil
@@ -825,8 +946,8 @@ func (ix *Index) Count(ctx context.Context) (int64, error) {
 	return r.Count, nil
 }
 
-// Drop deletes the monthly indices of the prefix and the index template:
-// every post is gone. It works on a closed Index too. Monthly indices
+// Drop deletes the monthly indices of the prefix, the events index and the
+// index templates: every post and event is gone. It works on a closed Index too. Monthly indices
 // created after Drop would lack the mappings, so Drop is for tests and for
 // removing a deployment, not for emptying a live one.
 func (ix *Index) Drop(ctx context.Context) error {
@@ -854,7 +975,7 @@ func (ix *Index) Drop(ctx context.Context) error {
 	if err := decode(res, &got); err != nil {
 		return fmt.Errorf("esindex: drop %s: %w", ix.prefix, err)
 	}
-	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated)$`)
+	mine := regexp.MustCompile(`^` + regexp.QuoteMeta(ix.prefix) + `-(\d{4}\.\d{2}|undated|events)$`)
 	var names []string
 	for n := range got {
 		if mine.MatchString(n) {
@@ -872,15 +993,17 @@ func (ix *Index) Drop(ctx context.Context) error {
 		closeBody(res)
 		names = names[k:]
 	}
-	res, err = esapi.IndicesDeleteIndexTemplateRequest{Name: ix.templateName()}.Do(ctx, es)
-	if err == nil && res.StatusCode == http.StatusNotFound {
+	for _, name := range []string{ix.templateName(), ix.eventsTemplateName()} {
+		res, err = esapi.IndicesDeleteIndexTemplateRequest{Name: name}.Do(ctx, es)
+		if err == nil && res.StatusCode == http.StatusNotFound {
+			closeBody(res)
+			continue
+		}
+		if err := check(res, err); err != nil {
+			return fmt.Errorf("esindex: drop %s: delete template %s: %w", ix.prefix, name, err)
+		}
 		closeBody(res)
-		return nil
 	}
-	if err := check(res, err); err != nil {
-		return fmt.Errorf("esindex: drop %s: delete template: %w", ix.prefix, err)
-	}
-	closeBody(res)
 	return nil
 }
 

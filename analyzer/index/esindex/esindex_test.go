@@ -474,3 +474,206 @@ func TestOlderMappings(t *testing.T) {
 		t.Errorf("upgraded index reported again: %s", buf.String())
 	}
 }
+
+// TestEventDocument checks the indexed fields of an event.
+func TestEventDocument(t *testing.T) {
+	ix := &Index{seg: segment.MustDefault()}
+	for _, tc := range []struct {
+		grade domain.Grade
+		want  int
+	}{{domain.GradeI, 1}, {domain.GradeIV, 4}, {domain.GradeNone, 5}, {domain.Grade(9), 5}} {
+		ev := indextest.Events()[4]
+		ev.Grade = tc.grade
+		b, err := ix.eventDocument(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d esEvent
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Grade != tc.want {
+			t.Errorf("grade %d indexed as %d, want %d", tc.grade, d.Grade, tc.want)
+		}
+		if !reflect.DeepEqual(d.Places, ev.Places) || !reflect.DeepEqual(d.PlaceTerms, []string{"浙江省", "浙江省宁波市", "宁波市", "浙江省宁波市鄞州区", "宁波市鄞州区", "鄞州区"}) {
+			t.Errorf("places %q, place terms %q", d.Places, d.PlaceTerms)
+		}
+		if got := strings.Join(d.Content, " "); got != "鄞州 医院 纠纷 鄞州区 医院 医疗 纠纷 医疗纠纷 医院 纠纷" {
+			t.Errorf("content tokens %q", got)
+		}
+		var doc domain.Event
+		if err := json.Unmarshal(d.Doc, &doc); err != nil || doc.Hourly != nil || doc.ID != ev.ID {
+			t.Errorf("doc %s: %v", d.Doc, err)
+		}
+	}
+	b, err := ix.eventDocument(&domain.Event{ID: "bare"})
+	var d map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(b, &d)
+	}
+	for _, f := range []string{fFirstAt, fLastAt, fContent, fPlaces, fCategory} {
+		if _, ok := d[f]; ok || err != nil {
+			t.Errorf("bare event has %s: %s, %v", f, b, err)
+		}
+	}
+}
+
+// TestEventsIndex checks that the events index has the events' mappings
+// only (not merged with the posts' template) and stays out of the alias.
+func TestEventsIndex(t *testing.T) {
+	ix := openES(t)
+	ctx := context.Background()
+	res, err := esapi.IndicesGetMappingRequest{Index: []string{ix.EventsIndex()}}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]struct {
+		Mappings struct {
+			Dynamic    string                     `json:"dynamic"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	}
+	if err := decode(res, &got); err != nil {
+		t.Fatal(err)
+	}
+	m := got[ix.EventsIndex()].Mappings
+	var fields []string
+	for f := range m.Properties {
+		fields = append(fields, f)
+	}
+	var want []string
+	for f := range eventProperties() {
+		want = append(want, f)
+	}
+	if m.Dynamic != "strict" || !reflect.DeepEqual(sorted(fields), sorted(want)) {
+		t.Errorf("events mappings: dynamic %q, fields %v; want strict, %v", m.Dynamic, sorted(fields), sorted(want))
+	}
+	if err := ix.Index(ctx, indextest.Fixture()[:1]); err != nil { // makes the alias
+		t.Fatal(err)
+	}
+	res, err = esapi.IndicesGetAliasRequest{Name: []string{ix.Alias()}}.Do(ctx, ix.es)
+	if err := check(res, err); err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]json.RawMessage
+	if err := decode(res, &in); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := in[ix.EventsIndex()]; ok || len(in) != 1 {
+		t.Errorf("the alias %s holds %v, want the monthly index only", ix.Alias(), in)
+	}
+}
+
+// TestEventsTwoWriters checks that two Index handles (two analyzers) writing
+// the states of one event at once, in any order, leave the newest.
+func TestEventsTwoWriters(t *testing.T) {
+	a := openES(t)
+	b, err := Open(context.Background(), addresses(t), WithPrefix(a.Alias()), WithRefresh(RefreshWaitFor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	const states = 30
+	errs := make(chan error, states)
+	for v := states; v >= 1; v-- { // the older states mostly last
+		ix := a
+		if v%2 == 0 {
+			ix = b
+		}
+		go func(ix *Index, v int) {
+			ev := indextest.Events()[0]
+			ev.Version, ev.Heat = int64(v), float64(v)
+			errs <- ix.IndexEvents(ctx, []domain.Event{ev})
+		}(ix, v)
+	}
+	for range states {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := a.SearchEvents(ctx, index.EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 1 || res.Hits[0].Version != states || res.Hits[0].Heat != states {
+		t.Errorf("after %d states from two writers: %d hits, %+v; want version %d", states, res.Total, res.Hits, states)
+	}
+	// an event never stored (version 0): the later state wins
+	ev := indextest.Events()[1]
+	ev.Version, ev.Heat = 0, 1
+	if err := a.IndexEvents(ctx, []domain.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	ev.Heat = 2
+	if err := b.IndexEvents(ctx, []domain.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = a.SearchEvents(ctx, index.EventQuery{Q: "暴雨"})
+	if err != nil || res.Total != 1 || res.Hits[0].Heat != 2 {
+		t.Errorf("version 0 twice: %+v, %v; want heat 2", res.Hits, err)
+	}
+	if err := a.IndexEvents(ctx, []domain.Event{{ID: "neg", Version: -1}}); err == nil {
+		t.Error("IndexEvents of a negative version: no error")
+	}
+}
+
+// TestOlderEventMappings checks that an events index made by an older
+// version (without places and place_terms) gets the new fields when Open
+// runs, with a warning, and that indexing the events again fills them.
+func TestOlderEventMappings(t *testing.T) {
+	addrs := addresses(t)
+	ctx := context.Background()
+	prefix := randomPrefix(t, "oldev")
+	old := eventProperties()
+	delete(old, fPlaces)
+	delete(old, fPlaceTerm)
+	body, _ := json.Marshal(map[string]any{
+		"settings": map[string]any{"number_of_shards": 1, "number_of_replicas": 0},
+		"mappings": map[string]any{"dynamic": "strict", "properties": old},
+	})
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	first, err := Open(ctx, addrs, WithPrefix(prefix), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := first.Drop(context.Background()); err != nil {
+			t.Errorf("Drop: %v", err)
+		}
+	})
+	// an older version had neither template's fields: without deleting
+	// both, a template would add them to the index created below
+	for _, req := range []esapi.Request{
+		esapi.IndicesDeleteIndexTemplateRequest{Name: first.eventsTemplateName()},
+		esapi.IndicesDeleteIndexTemplateRequest{Name: first.templateName()},
+		esapi.IndicesDeleteRequest{Index: []string{first.EventsIndex()}},
+		esapi.IndicesCreateRequest{Index: first.EventsIndex(), Body: strings.NewReader(string(body)), WaitForActiveShards: "1"},
+	} {
+		res, err := req.Do(ctx, first.es)
+		if err := check(res, err); err != nil {
+			t.Fatal(err)
+		}
+		closeBody(res)
+	}
+	first.Close()
+	if strings.Contains(buf.String(), "older version") {
+		t.Errorf("new index reported as older: %s", buf.String())
+	}
+	ix, err := Open(ctx, addrs, WithPrefix(prefix), WithLogger(logger))
+	if err != nil {
+		t.Fatalf("Open over an older events index: %v", err)
+	}
+	defer ix.Close()
+	if !strings.Contains(buf.String(), "older version") || !strings.Contains(buf.String(), ix.EventsIndex()) {
+		t.Errorf("older events index not reported: %s", buf.String())
+	}
+	if err := ix.IndexEvents(ctx, indextest.Events()); err != nil {
+		t.Fatalf("IndexEvents into an upgraded index: %v", err)
+	}
+	r, err := ix.SearchEvents(ctx, index.EventQuery{Place: "鄞州区"})
+	if err != nil || r.Total != 1 {
+		t.Errorf("place in an upgraded events index: total %d, err %v; want 1 (e5)", r.Total, err)
+	}
+}

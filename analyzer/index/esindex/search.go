@@ -121,7 +121,7 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		return index.Result{}, fmt.Errorf("esindex: search %q: %w", q.Q, err)
 	}
 	var r searchResponse
-	if err := ix.search(ctx, body, &r); err != nil {
+	if err := ix.search(ctx, ix.prefix, body, &r); err != nil {
 		return index.Result{}, fmt.Errorf("esindex: search %q: %w", q.Q, err)
 	}
 	out := index.Result{Total: r.Hits.Total.Value, Hits: make([]index.Hit, 0, len(r.Hits.Hits))}
@@ -285,7 +285,7 @@ func (ix *Index) span(ctx context.Context, q index.Query, eq any) (lo, hi time.T
 		return lo, hi, false, fmt.Errorf("esindex: search %q: time span: %w", q.Q, err)
 	}
 	var r searchResponse
-	if err := ix.search(ctx, body, &r); err != nil {
+	if err := ix.search(ctx, ix.prefix, body, &r); err != nil {
 		return lo, hi, false, fmt.Errorf("esindex: search %q: time span: %w", q.Q, err)
 	}
 	a, b := r.Aggregations["lo"], r.Aggregations["hi"]

@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 	t.Run("OverTime", func(t *testing.T) { testOverTime(t, loaded(t, open)) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, loaded(t, open)) })
 	t.Run("IntervalThresholds", func(t *testing.T) { testThresholds(t, open) })
+	RunEvents(t, open)
 }
 
 func loaded(t *testing.T, open func(t *testing.T) index.Index) index.Index {
