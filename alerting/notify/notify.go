@@ -223,6 +223,10 @@ type Options struct {
 	Poll time.Duration
 	// Owner names this notifier in the leases (default host/pid/random).
 	Owner string
+	// Retention is how long sent and failed outbox rows are kept (their
+	// records on the cases stay): older ones are deleted at Run's start and
+	// every hour. Default DefaultRetention; negative keeps them all.
+	Retention time.Duration
 }
 
 // Notifier delivers messages. Its methods are safe for concurrent use.
@@ -309,6 +313,9 @@ func New(opt Options) *Notifier {
 	}
 	if opt.Poll <= 0 {
 		opt.Poll = DefaultPoll
+	}
+	if opt.Retention == 0 {
+		opt.Retention = DefaultRetention
 	}
 	if opt.Owner == "" {
 		opt.Owner = defaultOwner()

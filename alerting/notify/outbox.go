@@ -159,6 +159,9 @@ func (n *Notifier) drain(r *runState) {
 	defer poll.Stop()
 	renew := time.NewTicker(max(n.opt.Lease/3, time.Millisecond))
 	defer renew.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	n.prune(r.ctx)
 	var last time.Time
 	for {
 		select {
@@ -166,6 +169,9 @@ func (n *Notifier) drain(r *runState) {
 			return
 		case <-renew.C:
 			n.renew(r.ctx)
+			continue
+		case <-prune.C:
+			n.prune(r.ctx)
 			continue
 		case <-poll.C:
 		case <-n.wake:
@@ -176,6 +182,26 @@ func (n *Notifier) drain(r *runState) {
 		last = time.Now()
 		n.claimDue(r)
 		poll.Reset(n.opt.Poll)
+	}
+}
+
+// DefaultRetention is how long sent and failed outbox rows are kept.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// pruneEvery is how often the outbox is pruned.
+const pruneEvery = time.Hour
+
+// prune deletes the sent and failed outbox rows older than the retention.
+func (n *Notifier) prune(ctx context.Context) {
+	if n.opt.Retention < 0 {
+		return
+	}
+	k, err := n.opt.Outbox.PruneNotifications(ctx, n.opt.Now().Add(-n.opt.Retention))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		n.log.Warn("notify: 清理发件箱中已完成的通知失败，稍后重试", "err", err)
+	case k > 0:
+		n.log.Info("notify: 已清理发件箱中保留期已过的通知", "条数", k, "保留", n.opt.Retention)
 	}
 }
 

@@ -450,3 +450,43 @@ func TestOutgoing(t *testing.T) {
 		t.Error("the same occurrence gave another key")
 	}
 }
+
+// TestOutboxPrunedToRetention: a notifier deletes the sent and failed rows
+// older than its retention when it starts; newer rows, pending rows and the
+// deliveries recorded on the case stay.
+func TestOutboxPrunedToRetention(t *testing.T) {
+	st := openOutbox(t, filepath.Join(t.TempDir(), "store.db"))
+	ctx := context.Background()
+	now := time.Now()
+	old := now.Add(-72 * time.Hour)
+	var rows []store.Notification
+	for _, k := range []string{"old-sent", "old-failed", "new-sent"} {
+		rows = append(rows, store.Notification{Key: k, CaseID: "case-r", Channel: "webhook:x", Data: `{}`, NextAt: old, CreatedAt: old})
+	}
+	if k, err := st.EnqueueNotifications(ctx, rows); err != nil || k != 3 {
+		t.Fatalf("enqueue %d %v", k, err)
+	}
+	claimed, err := st.ClaimNotifications(ctx, "earlier", old, time.Minute, 10)
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claim %d %v", len(claimed), err)
+	}
+	at := map[string]time.Time{"old-sent": old, "old-failed": old, "new-sent": now.Add(-time.Hour)}
+	var outs []store.Outcome
+	for _, r := range claimed {
+		status := store.NotifySent
+		if r.Key == "old-failed" {
+			status = store.NotifyFailed
+		}
+		outs = append(outs, store.Outcome{ID: r.ID, Status: status, Attempted: true, At: at[r.Key]})
+	}
+	if k, err := st.SettleNotifications(ctx, "earlier", outs); err != nil || k != 3 {
+		t.Fatalf("settle %d %v", k, err)
+	}
+	opt, _ := outboxOptions(t, st)
+	opt.Retention = 24 * time.Hour
+	start(t, opt)
+	eventually(t, "the old rows pruned", func() bool {
+		l, err := st.ListNotifications(ctx, store.NotificationFilter{CaseID: "case-r"})
+		return err == nil && len(l) == 1 && l[0].Key == "new-sent"
+	})
+}

@@ -90,4 +90,8 @@ type Outbox interface {
 	SettleNotifications(ctx context.Context, owner string, outs []Outcome) (int, error)
 	// ListNotifications lists notifications by ID, oldest first.
 	ListNotifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
+	// PruneNotifications deletes the notifications sent or given up before
+	// before (DoneAt), never a pending one, and gives how many it deleted.
+	// Their records on the cases stay; a pruned key may be written again.
+	PruneNotifications(ctx context.Context, before time.Time) (int, error)
 }

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"time"
 
 	"yuqing/domain"
@@ -100,4 +101,28 @@ func GradeSlot(g domain.Grade) int {
 func EventForIndex(ev domain.Event) domain.Event {
 	ev.Hourly = nil
 	return ev
+}
+
+// NewestStates gives, for IndexEvents, each event of evs once, in the order
+// of first appearance, in its newest state (the highest Version; of equal
+// versions the later, as two calls would leave it). An event without an id
+// or with a negative Version is an error.
+func NewestStates(evs []domain.Event) ([]domain.Event, error) {
+	at := make(map[string]int, len(evs)) // id → position in newest
+	newest := make([]domain.Event, 0, len(evs))
+	for i := range evs {
+		switch ev := &evs[i]; {
+		case ev.ID == "":
+			return nil, fmt.Errorf("event %d of %d has no id", i+1, len(evs))
+		case ev.Version < 0:
+			return nil, fmt.Errorf("event %s has version %d", ev.ID, ev.Version)
+		}
+		if j, ok := at[evs[i].ID]; !ok {
+			at[evs[i].ID] = len(newest)
+			newest = append(newest, evs[i])
+		} else if evs[i].Version >= newest[j].Version {
+			newest[j] = evs[i]
+		}
+	}
+	return newest, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"yuqing/alerting"
+	"yuqing/alerting/notify"
 	"yuqing/alerting/store"
 	"yuqing/analyzer/index"
 	"yuqing/analyzer/places"
@@ -375,7 +376,52 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 	if e, err := s.Store.GetEvent(r.Context(), c.EventID); err == nil {
 		ev, keywords = &e, e.Keywords
 	}
-	writeJSON(w, 200, map[string]any{"case": c, "report": alerting.Report(c, ev, time.Now()), "records": s.caseRecords(r, c, keywords), "now": time.Now().UTC()})
+	writeJSON(w, 200, map[string]any{"case": c, "report": alerting.Report(c, ev, time.Now()), "records": s.caseRecords(r, c, keywords),
+		"deliveries": s.caseDeliveries(r, c.ID), "now": time.Now().UTC()})
+}
+
+// delivery is a notification of a case as GET /cases/{id} shows it: where
+// it went and what became of it (not its message: the trail has the note).
+type delivery struct {
+	Channel   string     `json:"channel"`        // the outbox's name of it (type:hash)
+	Name      string     `json:"name,omitempty"` // its name in the configuration (宁波值班系统)
+	Type      string     `json:"type,omitempty"` // webhook, dingtalk, wecom, feishu, email, dashboard
+	Status    string     `json:"status"`         // pending, sent, failed
+	Attempts  int        `json:"attempts"`
+	CreatedAt time.Time  `json:"created_at"`
+	NextAt    *time.Time `json:"next_at,omitempty"` // a pending one's next attempt
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// caseDeliveries lists the case's notifications still in the outbox (sent
+// and failed ones leave it after notify.retention_days), oldest first.
+func (s *Server) caseDeliveries(r *http.Request, caseID string) []delivery {
+	ns, err := s.Store.ListNotifications(r.Context(), store.NotificationFilter{CaseID: caseID, Limit: 500})
+	if err != nil {
+		s.log.Warn("读取案件的通知失败", "case", caseID, "err", err)
+	}
+	out := make([]delivery, 0, len(ns))
+	var named map[string]notify.ChannelConfig
+	if len(ns) > 0 {
+		named = s.channelsByRef()
+	}
+	for _, n := range ns {
+		d := delivery{Channel: n.Channel, Status: n.Status, Attempts: n.Attempts, CreatedAt: n.CreatedAt.UTC(), LastError: n.LastError}
+		if ch, ok := named[n.Channel]; ok {
+			d.Name, d.Type = ch.Name, ch.Type
+		}
+		if n.Status == store.NotifyPending && !n.NextAt.IsZero() {
+			t := n.NextAt.UTC()
+			d.NextAt = &t
+		}
+		if !n.DoneAt.IsZero() {
+			t := n.DoneAt.UTC()
+			d.DoneAt = &t
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // caseRecords are the government records that match a case (its policy,

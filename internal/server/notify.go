@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"strings"
@@ -18,6 +20,10 @@ type NotifyConfig struct {
 	QuietHours *notify.QuietHours     `yaml:"quiet_hours"` // grades III/IV wait; I/II never do
 	Propaganda []notify.ChannelConfig `yaml:"propaganda"`  // the propaganda department: told of every overdue clock
 	BaseURL    string                 `yaml:"base_url"`    // the dashboard's address, for links; default http://LISTEN
+	// RetentionDays is how many days sent and failed notifications stay in
+	// the outbox (their records on the cases stay for good): 0 means 30,
+	// negative keeps them all.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // newNotifier builds the notifier of the alerting role: it drains the
@@ -32,6 +38,23 @@ func (s *Server) newNotifier() error {
 			return fmt.Errorf("notify.propaganda[%d]: %w", i, err)
 		}
 	}
+	channels := s.channelsByRef()
+	s.notifier = notify.New(notify.Options{
+		SMTP: nc.SMTP, QuietHours: nc.QuietHours, Registerer: s.reg, Logger: s.log,
+		Dashboard: func(m notify.Message) { s.Hub.Publish("notice", m) },
+		Outbox:    s.Store,
+		Retention: time.Duration(nc.RetentionDays) * 24 * time.Hour,
+		Channels: func(ref string) (notify.ChannelConfig, bool) {
+			ch, ok := channels[ref]
+			return ch, ok
+		},
+	})
+	return nil
+}
+
+// channelsByRef gives every configured channel (the organisation tree's
+// and the propaganda department's) by the outbox's name of it.
+func (s *Server) channelsByRef() map[string]notify.ChannelConfig {
 	channels := map[string]notify.ChannelConfig{}
 	for _, u := range s.Tree.Units() {
 		chs, _ := s.Tree.Channels(u.ID)
@@ -39,19 +62,10 @@ func (s *Server) newNotifier() error {
 			channels[notify.ChannelRef(ch)] = ch
 		}
 	}
-	for _, ch := range nc.Propaganda {
+	for _, ch := range s.cfg.Notify.Propaganda {
 		channels[notify.ChannelRef(ch)] = ch
 	}
-	s.notifier = notify.New(notify.Options{
-		SMTP: nc.SMTP, QuietHours: nc.QuietHours, Registerer: s.reg, Logger: s.log,
-		Dashboard: func(m notify.Message) { s.Hub.Publish("notice", m) },
-		Outbox:    s.Store,
-		Channels: func(ref string) (notify.ChannelConfig, bool) {
-			ch, ok := channels[ref]
-			return ch, ok
-		},
-	})
-	return nil
+	return channels
 }
 
 var noticeTitles = map[string]string{

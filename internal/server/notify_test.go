@@ -101,6 +101,20 @@ children:
 		}
 		return false
 	})
+	// and in the case's deliveries, sent, with the channel's name
+	var withDeliveries struct {
+		Deliveries []delivery `json:"deliveries"`
+	}
+	get(t, base+"/api/v1/cases/case-ev-n-root", &withDeliveries)
+	sent := 0
+	for _, d := range withDeliveries.Deliveries {
+		if d.Status == "sent" && d.DoneAt != nil && d.Attempts >= 1 && d.Name == "宁波值班系统" && d.Type == "webhook" {
+			sent++
+		}
+	}
+	if sent == 0 {
+		t.Errorf("no sent delivery to 宁波值班系统 in %+v", withDeliveries.Deliveries)
+	}
 	proposedEvidence(t, base, "case-ev-n-root")
 	reportsAndFilters(t, base, "case-ev-n-root")
 }

@@ -256,3 +256,12 @@ func (s *Store) ListNotifications(ctx context.Context, f store.NotificationFilte
 	}
 	return out, nil
 }
+
+// PruneNotifications implements store.Outbox.
+func (s *Store) PruneNotifications(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM notifications WHERE status IN ('sent', 'failed') AND done_at < $1`, nanos(before))
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: prune notifications: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -224,3 +224,13 @@ func (s *Store) ListNotifications(ctx context.Context, f store.NotificationFilte
 	}
 	return out, nil
 }
+
+// PruneNotifications implements store.Outbox.
+func (s *Store) PruneNotifications(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM notifications WHERE status IN ('sent', 'failed') AND done_at < ?`, nanos(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: prune notifications: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

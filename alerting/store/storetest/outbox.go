@@ -300,3 +300,45 @@ func testOutboxClaimConcurrently(t *testing.T, st store.Store) {
 		t.Fatalf("%d of %d rows claimed", len(seen), rows)
 	}
 }
+
+// testOutboxPrune: sent and failed rows done before the moment go, pending
+// ones (even old) and later ones stay; a pruned key may be written again.
+func testOutboxPrune(t *testing.T, st store.Store) {
+	c := ctx(t)
+	old, recent := base.Add(-48*time.Hour), base.Add(-time.Hour)
+	var all []store.Notification
+	for _, k := range []string{"p-sent-old", "p-failed-old", "p-pending-old", "p-sent-recent"} {
+		all = append(all, note(k, "case-p", old))
+	}
+	if k, err := st.EnqueueNotifications(c, all); err != nil || k != 4 {
+		t.Fatalf("EnqueueNotifications = %d, %v", k, err)
+	}
+	got, err := st.ClaimNotifications(c, "a", old, time.Minute, 10)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("claim = %v, %v", keysOf(got), err)
+	}
+	id := map[string]int64{}
+	for _, n := range got {
+		id[n.Key] = n.ID
+	}
+	if k, err := st.SettleNotifications(c, "a", []store.Outcome{
+		{ID: id["p-sent-old"], Status: store.NotifySent, Attempted: true, At: old},
+		{ID: id["p-failed-old"], Status: store.NotifyFailed, Attempted: true, At: old, Error: "HTTP 404"},
+		{ID: id["p-pending-old"], Status: store.NotifyPending, Attempted: true, NextAt: base.Add(time.Hour), Error: "HTTP 503"},
+		{ID: id["p-sent-recent"], Status: store.NotifySent, Attempted: true, At: recent},
+	}); err != nil || k != 4 {
+		t.Fatalf("settle = %d, %v", k, err)
+	}
+	if n, err := st.PruneNotifications(c, base.Add(-24*time.Hour)); err != nil || n != 2 {
+		t.Fatalf("PruneNotifications = %d, %v; want 2", n, err)
+	}
+	if got := outboxOf(t, st, "case-p"); !slices.Equal(keysOf(got), []string{"p-pending-old", "p-sent-recent"}) {
+		t.Fatalf("after pruning: %v", keysOf(got))
+	}
+	if n, err := st.PruneNotifications(c, base.Add(-24*time.Hour)); err != nil || n != 0 {
+		t.Errorf("pruning again = %d, %v; want 0", n, err)
+	}
+	if k, err := st.EnqueueNotifications(c, []store.Notification{note("p-sent-old", "case-p", base)}); err != nil || k != 1 {
+		t.Errorf("a pruned key written again = %d, %v; want 1", k, err)
+	}
+}

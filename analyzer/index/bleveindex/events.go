@@ -164,23 +164,13 @@ func (ix *Index) IndexEvents(ctx context.Context, evs []domain.Event) error {
 	defer ix.release()
 	ix.evMu.Lock()
 	defer ix.evMu.Unlock()
-	latest := make(map[string]domain.Event, len(evs))
-	var order []string
-	for i, ev := range evs {
-		if ev.ID == "" {
-			return fmt.Errorf("bleveindex: index events: event %d of %d has no id", i, len(evs))
-		}
-		prev, seen := latest[ev.ID]
-		if !seen {
-			order = append(order, ev.ID)
-		}
-		if !seen || ev.Version >= prev.Version {
-			latest[ev.ID] = ev
-		}
+	newest, err := index.NewestStates(evs)
+	if err != nil {
+		return fmt.Errorf("bleveindex: index events: %w", err)
 	}
 	b := ix.ev.NewBatch()
-	for _, id := range order {
-		ev := latest[id]
+	for _, ev := range newest {
+		id := ev.ID
 		indexed, ok, err := ix.indexedVersion(id)
 		if err != nil {
 			return err

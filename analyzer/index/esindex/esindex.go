@@ -316,11 +316,15 @@ func (ix *Index) eventsTemplateName() string { return ix.prefix + "-events-templ
 
 // template gives the index template of the monthly indices.
 func (ix *Index) template() map[string]any {
-	// ignore_above: a longer value is kept in _source but not indexed,
-	// rather than failing the post on Lucene's 32,766-byte term limit.
+	return ix.templateOf(ix.prefix+"-*", 200, properties())
+}
+
+// templateOf gives an index template of the package's settings for the
+// indices matching pattern, with those fields.
+func (ix *Index) templateOf(pattern string, priority int, props map[string]any) map[string]any {
 	return map[string]any{
-		"index_patterns": []string{ix.prefix + "-*"},
-		"priority":       200,
+		"index_patterns": []string{pattern},
+		"priority":       priority,
 		"_meta":          map[string]any{"owner": "yuqing esindex"},
 		"template": map[string]any{
 			"settings": map[string]any{
@@ -331,7 +335,7 @@ func (ix *Index) template() map[string]any {
 			"mappings": map[string]any{
 				"dynamic":    "strict",
 				"_source":    map[string]any{"excludes": []string{fContent}},
-				"properties": properties(),
+				"properties": props,
 			},
 		},
 	}

@@ -16,23 +16,7 @@ import (
 // is above the posts' template, whose pattern <prefix>-* matches the events
 // index too: only the highest matching template applies.
 func (ix *Index) eventsTemplate() map[string]any {
-	return map[string]any{
-		"index_patterns": []string{ix.EventsIndex()},
-		"priority":       201,
-		"_meta":          map[string]any{"owner": "yuqing esindex"},
-		"template": map[string]any{
-			"settings": map[string]any{
-				"number_of_shards":   ix.shards,
-				"number_of_replicas": ix.replicas,
-				"max_result_window":  maxResultWindow,
-			},
-			"mappings": map[string]any{
-				"dynamic":    "strict",
-				"_source":    map[string]any{"excludes": []string{fContent}},
-				"properties": eventProperties(),
-			},
-		},
-	}
+	return ix.templateOf(ix.EventsIndex(), 201, eventProperties())
 }
 
 // eventProperties gives the fields of the events' mappings.
@@ -117,21 +101,9 @@ func (ix *Index) IndexEvents(ctx context.Context, evs []domain.Event) error {
 		return err
 	}
 	defer ix.release()
-	at := make(map[string]int, len(evs)) // id → position in newest
-	newest := make([]domain.Event, 0, len(evs))
-	for i := range evs {
-		switch ev := &evs[i]; {
-		case ev.ID == "":
-			return fmt.Errorf("esindex: index events: event %d of %d has no id", i, len(evs))
-		case ev.Version < 0: // an external version is at least 0
-			return fmt.Errorf("esindex: index events: event %s has version %d", ev.ID, ev.Version)
-		}
-		if j, ok := at[evs[i].ID]; !ok {
-			at[evs[i].ID] = len(newest)
-			newest = append(newest, evs[i])
-		} else if evs[i].Version >= newest[j].Version {
-			newest[j] = evs[i] // the later of equal versions, as two calls would do
-		}
+	newest, err := index.NewestStates(evs)
+	if err != nil {
+		return fmt.Errorf("esindex: index events: %w", err)
 	}
 	items := make([]bulkItem, len(newest))
 	for i := range newest {
