@@ -84,11 +84,11 @@ func (p *Pipeline) Register(reg prometheus.Registerer) {
 // Run consumes until ctx ends. It works in two stages so that indexing, the
 // slow part, overlaps the rest: the first stage fetches, analyses, groups and
 // commits each batch's event state in order (the grouping of batch N+1 needs
-// N's); up to InFlight batches are then indexed at once, posts and the
-// events they changed; and a final step,
-// again in order, publishes each batch's events and acknowledges its posts
-// once its index write is durable. A failing step is retried with backoff and
-// nothing is acknowledged while it fails.
+// N's); up to InFlight batches are then indexed at once; and a final step,
+// again in order and once a batch's posts are durably indexed, indexes the
+// events it changed (with those of the batches ready behind it, each event
+// once), publishes its events and acknowledges its posts. A failing step is
+// retried with backoff and nothing is acknowledged while it fails.
 //
 // Committing events before indexing is safe: after a crash the batch comes
 // again, its posts keep the events the store gave them, they are indexed
@@ -135,21 +135,42 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			if !<-j.indexed {
 				continue // ctx ended; nothing more is acknowledged
 			}
-			ok := p.retry(ctx, "publish and ack", func() error {
-				if err := p.publishEvents(ctx, j.events); err != nil {
-					return err
+			// The jobs queued behind it join it once their posts are
+			// indexed: their events are indexed together, each event once
+			// in its newest state (a hot event is in every batch).
+			group := []*job{j}
+		more:
+			for len(group) < inFlight {
+				select {
+				case next, ok := <-toAck:
+					if !ok || !<-next.indexed {
+						break more
+					}
+					group = append(group, next)
+				default:
+					break more
 				}
-				return sub.Ack(ctx, j.msgs...)
-			})
-			if !ok {
+			}
+			if !p.retry(ctx, "index events", func() error { return p.indexEvents(ctx, group) }) {
 				continue
 			}
-			if p.Throttle != nil {
-				p.Throttle.Done(int64(len(j.msgs)))
-			}
-			p.observe(j)
-			if p.OnIndexed != nil {
-				p.OnIndexed(j.docs, j.events)
+			for _, j := range group {
+				ok := p.retry(ctx, "publish and ack", func() error {
+					if err := p.publishEvents(ctx, j.events); err != nil {
+						return err
+					}
+					return sub.Ack(ctx, j.msgs...)
+				})
+				if !ok {
+					break
+				}
+				if p.Throttle != nil {
+					p.Throttle.Done(int64(len(j.msgs)))
+				}
+				p.observe(j)
+				if p.OnIndexed != nil {
+					p.OnIndexed(j.docs, j.events)
+				}
 			}
 			// the lag gauge is refreshed every second, and whenever the
 			// analyzer has caught up so that an idle gauge reads true
@@ -342,14 +363,7 @@ func (p *Pipeline) index(ctx context.Context, j *job) error {
 	if err := p.Index.Index(ctx, j.docs); err != nil {
 		return err
 	}
-	mark = p.lap("index", mark)
-	// The batch's events, in their committed states: batches are indexed
-	// in parallel, and the index keeps an event's highest Version, so a
-	// state indexed late never replaces a newer one.
-	if err := p.Index.IndexEvents(ctx, j.events); err != nil {
-		return err
-	}
-	p.lap("index_events", mark)
+	p.lap("index", mark)
 	if p.m.searchable != nil {
 		now := time.Now()
 		for i := range j.docs {
@@ -358,6 +372,29 @@ func (p *Pipeline) index(ctx context.Context, j *job) error {
 			}
 		}
 	}
+	return nil
+}
+
+// indexEvents indexes the events of a group of batches whose posts are
+// indexed, each event once, in its newest committed state (the index also
+// keeps an event's highest Version whatever the order of the calls).
+func (p *Pipeline) indexEvents(ctx context.Context, group []*job) error {
+	var all []domain.Event
+	for _, j := range group {
+		all = append(all, j.events...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	mark := time.Now()
+	newest, err := index.NewestStates(all)
+	if err != nil {
+		return err
+	}
+	if err := p.Index.IndexEvents(ctx, newest); err != nil {
+		return err
+	}
+	p.lap("index_events", mark)
 	return nil
 }
 

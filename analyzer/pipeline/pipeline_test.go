@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 type flakyIndex struct {
 	real     index.Index
 	failures atomic.Int32
+	// eventFailures fails the first IndexEvents calls likewise.
+	eventFailures atomic.Int32
 }
 
 func (f *flakyIndex) Search(ctx context.Context, q index.Query) (index.Result, error) {
@@ -44,6 +46,9 @@ func (f *flakyIndex) Get(ctx context.Context, id string) (domain.IndexedPost, bo
 }
 func (f *flakyIndex) Count(ctx context.Context) (int64, error) { return f.real.Count(ctx) }
 func (f *flakyIndex) IndexEvents(ctx context.Context, evs []domain.Event) error {
+	if f.eventFailures.Add(-1) >= 0 {
+		return errors.New("injected event index failure")
+	}
 	return f.real.IndexEvents(ctx, evs)
 }
 func (f *flakyIndex) SearchEvents(ctx context.Context, q index.EventQuery) (index.EventResult, error) {
@@ -154,6 +159,11 @@ func TestPipelineIndexesGroupsPublishesAndAcks(t *testing.T) {
 	if ev.Posts != 95 {
 		t.Fatalf("event on the bus counts %d posts, want 95", ev.Posts)
 	}
+	// the event is in the index in its last state before the posts are acknowledged
+	if res, err := r.index.SearchEvents(ctx, index.EventQuery{Q: "火灾"}); err != nil || res.Total != 1 ||
+		res.Hits[0].ID != "ev-root-a" || res.Hits[0].Posts != 95 || res.Hits[0].Version != ev.Version {
+		t.Fatalf("event search: %+v, %v; want ev-root-a at 95 posts, version %d", res, err, ev.Version)
+	}
 
 	// the same posts again (a redelivery, or a sender resending): nothing
 	// is counted twice, the index keeps one copy, the event is published again
@@ -182,6 +192,29 @@ func TestPipelineRetriesAndNeverAcksAFailedBatch(t *testing.T) {
 		t.Fatal("the index was never retried")
 	}
 	waitFor(t, "acknowledgement", func() bool { return r.p.Throttle.Pending() == 0 })
+}
+
+// TestPipelineNeverAcksBeforeItsEventsAreIndexed: a failing event index
+// holds the acknowledgement back until it succeeds.
+func TestPipelineNeverAcksBeforeItsEventsAreIndexed(t *testing.T) {
+	r := newRig(t, 0)
+	r.index.eventFailures.Store(1 << 20)
+	defer r.stop()
+	ctx := context.Background()
+	if err := r.bus.Publish(ctx, bus.TopicPosts, cascade("root-c", 30)...); err != nil {
+		t.Fatal(err)
+	}
+	r.p.Throttle.Add(30)
+	waitFor(t, "the posts indexed", func() bool { n, _ := r.index.Count(ctx); return n == 30 })
+	time.Sleep(300 * time.Millisecond)
+	if n := r.p.Throttle.Pending(); n != 30 {
+		t.Fatalf("%d posts pending while their events cannot be indexed, want all 30", n)
+	}
+	r.index.eventFailures.Store(0)
+	waitFor(t, "acknowledgement once the events are indexed", func() bool { return r.p.Throttle.Pending() == 0 })
+	if res, err := r.index.SearchEvents(ctx, index.EventQuery{Q: "火灾"}); err != nil || res.Total != 1 || res.Hits[0].Posts != 30 {
+		t.Fatalf("event search: %+v, %v", res, err)
+	}
 }
 
 // lastEvent reads the events topic until it has seen the event, and gives

@@ -101,7 +101,7 @@ func BenchmarkSearchEvents(b *testing.B) {
 		q    index.EventQuery
 	}{
 		{"word", index.EventQuery{Q: "警察"}},
-		{"word+filter", index.EventQuery{Q: "警察", MinGrade: domain.GradeIII, Place: "浙江省"}},
+		{"word+filter", index.EventQuery{Q: "警察", MinGrade: domain.GradeIII, MinHeat: 20}},
 		{"hottest", index.EventQuery{}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
