@@ -138,10 +138,54 @@ func (c *cluster) settle(ctx context.Context) (map[string]domain.Event, map[stri
 			cases[k.EventID] = k.ID
 		}
 		if counted == c.unique && len(cases) == graded {
+			c.eventsIndexed(ctx, events)
 			return events, cases
 		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("not settled: events count %d of %d posts; %d cases for %d graded events", counted, c.unique, len(cases), graded)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// eventsIndexed waits until the search index holds every event in the
+// store's state (the analyzers index an event after committing it, before
+// acknowledging its posts; two analyzers may index one event's states out
+// of order, and the index must keep the newest).
+func (c *cluster) eventsIndexed(ctx context.Context, events map[string]domain.Event) {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		indexed := map[string]domain.Event{}
+		var total int64
+		for offset := 0; ; offset += 1000 {
+			var page struct {
+				Events []domain.Event `json:"events"`
+				Total  int64          `json:"total"`
+			}
+			if _, err := GetJSON(ctx, fmt.Sprintf("%s/api/v1/events?size=1000&offset=%d", c.front, offset), &page); err != nil {
+				c.t.Fatal(err)
+			}
+			total = page.Total
+			for _, e := range page.Events {
+				indexed[e.ID] = e
+			}
+			if len(page.Events) < 1000 {
+				break
+			}
+		}
+		stale := ""
+		for id, e := range events {
+			if x, ok := indexed[id]; !ok || x.Posts != e.Posts || x.Version != e.Version || x.Grade != e.Grade {
+				stale = fmt.Sprintf("event %s: store %d posts version %d, index %d posts version %d (found %v)", id, e.Posts, e.Version, x.Posts, x.Version, ok)
+				break
+			}
+		}
+		if stale == "" && total == int64(len(events)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the events index does not match the store (%d indexed, %d stored): %s", total, len(events), stale)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
