@@ -6,6 +6,7 @@
 
   var FEED_MAX = 200;        // posts kept in the live feed
   var EVENTS_SHOWN = 30;     // events rendered
+  var CASES_LOADED = 2000;   // newest open cases loaded (and as many overdue ones)
   var EVENTS_KEPT = 300;     // events remembered
   var TEXT_MAX = 160;        // characters of a post shown
   var ACTOR_KEY = 'yuqing.actor';
@@ -153,6 +154,7 @@
     dropped: 0,
     events: new Map(),
     cases: new Map(),
+    casesCapped: false, // more open cases than the page loaded
     feedQueue: [],
     paused: false,
     recent: [],        // arrival times of feed posts, for the rate
@@ -181,7 +183,7 @@
   function renderCounters() {
     $('c-posts').textContent = fmtNum(Math.max(state.posts, state.localPosts));
     $('c-events').textContent = fmtNum(state.events.size);
-    $('c-cases').textContent = fmtNum(state.cases.size);
+    $('c-cases').textContent = fmtNum(state.cases.size) + (state.casesCapped ? '+' : '');
     var od = overdueCount();
     var o = $('c-overdue');
     o.textContent = fmtNum(od);
@@ -1275,9 +1277,17 @@
       ((j && j.events) || []).forEach(upsertEvent);
       renderEvents();
     }).catch(function (err) { toast('热点事件加载失败：' + err.message, true); });
-    var cs = getJSON('/api/v1/cases?open=1').then(function (j) {
+    // the newest open cases, and every overdue one however old, so that
+    // the overdue list and counter miss none
+    var cs = Promise.all([
+      getJSON('/api/v1/cases?open=1&limit=' + CASES_LOADED),
+      getJSON('/api/v1/cases?open=1&overdue=1&limit=' + CASES_LOADED),
+    ]).then(function (rs) {
       state.cases.clear();
-      ((j && j.cases) || []).forEach(function (c) { if (c && c.id && c.status !== 'closed') state.cases.set(c.id, c); });
+      rs.forEach(function (j) {
+        ((j && j.cases) || []).forEach(function (c) { if (c && c.id && c.status !== 'closed') state.cases.set(c.id, c); });
+      });
+      state.casesCapped = ((rs[0] && rs[0].cases) || []).length >= CASES_LOADED;
       renderCases();
     }).catch(function (err) { toast('待办案件加载失败：' + err.message, true); });
     return Promise.all([evs, cs, loadSources()]);

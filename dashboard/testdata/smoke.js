@@ -179,7 +179,9 @@ function respond(status, obj) {
 function fetch(url, opts) {
   calls.push({ url, opts: opts || {} });
   if (url.startsWith('/api/v1/events?limit=20')) return respond(200, { events });
-  if (url.startsWith('/api/v1/cases?open=1')) return respond(200, { cases });
+  // the overdue case comes only with the overdue query: the page must merge both
+  if (url.startsWith('/api/v1/cases?open=1&overdue=1&limit=')) return respond(200, { cases: cases.filter((c) => c.id === 'c-late') });
+  if (url.startsWith('/api/v1/cases?open=1&limit=')) return respond(200, { cases: cases.filter((c) => c.id !== 'c-late') });
   if (url === '/api/v1/sources') return respond(200, { sources });
   if (url.startsWith('/api/v1/events?q=')) {
     return respond(200, { total: 4, events: [{ id: 'ev-s1', title: '暴雨事件 ' + evil, heat: 66.5, grade: 2, posts: 120, negative: 60, reasons: ['热度 66.5'] }] });
