@@ -323,29 +323,30 @@ func (p *Pipeline) group(ctx context.Context, j *job) error {
 	if err != nil {
 		return err
 	}
-	j.events, j.fresh = plan.Events, len(plan.Assign)
-	// posts seen before (a redelivery): their events are published again, in
-	// case the crash came between the commit and the publish
+	j.fresh = len(plan.Assign)
+	// posts seen before (a redelivery): their events are published and
+	// indexed again, in case the crash came between the commit and those
+	var again []domain.Event
 	if j.fresh < len(j.docs) {
 		seen := map[string]bool{}
 		for _, e := range plan.Events {
 			seen[e.ID] = true
 		}
-		var again []string
+		var ids []string
 		for _, d := range j.docs {
 			if _, fresh := plan.Assign[d.ID]; !fresh && d.EventID != "" && !seen[d.EventID] {
 				seen[d.EventID] = true
-				again = append(again, d.EventID)
+				ids = append(ids, d.EventID)
 			}
 		}
-		if len(again) > 0 {
-			evs, err := p.Grouper.Store().GetEvents(ctx, again)
+		if len(ids) > 0 {
+			evs, err := p.Grouper.Store().GetEvents(ctx, ids)
 			if err != nil {
 				return err
 			}
-			for _, id := range again {
+			for _, id := range ids {
 				if e, ok := evs[id]; ok {
-					j.events = append(j.events, e)
+					again = append(again, e)
 				}
 			}
 		}
@@ -354,6 +355,9 @@ func (p *Pipeline) group(ctx context.Context, j *job) error {
 	if err := p.Grouper.Commit(ctx, plan); err != nil {
 		return err
 	}
+	// only now: Commit sets the plan's events to the versions the store
+	// gave them, which order an event's states in the index
+	j.events = append(plan.Events[:len(plan.Events):len(plan.Events)], again...)
 	p.lap("commit", mark)
 	return nil
 }

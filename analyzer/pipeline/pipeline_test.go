@@ -111,8 +111,13 @@ func newRig(t *testing.T, failures int32) *rig {
 }
 
 func cascade(root string, n int) []bus.Message {
+	return cascadeOf(root, "宁波某小区发生火灾，消防正在扑救，多人被困", n)
+}
+
+// cascadeOf is an original post with that text and n-1 replies.
+func cascadeOf(root, text string, n int) []bus.Message {
 	t0 := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
-	posts := []domain.Post{{ID: root, Source: "weibo", Text: "宁波某小区发生火灾，消防正在扑救，多人被困", PublishedAt: t0, Region: "浙江",
+	posts := []domain.Post{{ID: root, Source: "weibo", Text: text, PublishedAt: t0, Region: "浙江",
 		Author: domain.Author{Followers: 500000}, ReceivedAt: time.Now()}}
 	for i := 1; i < n; i++ {
 		posts = append(posts, domain.Post{ID: fmt.Sprintf("%s-r%d", root, i), ParentID: root, RootID: root,
@@ -214,6 +219,38 @@ func TestPipelineNeverAcksBeforeItsEventsAreIndexed(t *testing.T) {
 	waitFor(t, "acknowledgement once the events are indexed", func() bool { return r.p.Throttle.Pending() == 0 })
 	if res, err := r.index.SearchEvents(ctx, index.EventQuery{Q: "火灾"}); err != nil || res.Total != 1 || res.Hits[0].Posts != 30 {
 		t.Fatalf("event search: %+v, %v", res, err)
+	}
+}
+
+// TestPipelineRedeliveryIndexesCommittedVersions: a batch with posts seen
+// before (a redelivery) and fresh posts indexes and publishes every event
+// in the version the store gave it (the store's version orders an event's
+// states in the index; a stale one would be overwritten by nothing).
+func TestPipelineRedeliveryIndexesCommittedVersions(t *testing.T) {
+	r := newRig(t, 0)
+	defer r.stop()
+	ctx := context.Background()
+	if err := r.bus.Publish(ctx, bus.TopicPosts, cascade("root-d", 5)...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first cascade acknowledged", func() bool { return testutil.ToFloat64(r.p.m.analyzed) == 5 })
+	// the same posts again with a new cascade, in one batch
+	if err := r.bus.Publish(ctx, bus.TopicPosts, append(cascade("root-d", 5), cascadeOf("root-e", "南京地铁三号线今日起延长运营时间，市民出行更方便", 3)...)...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second batch acknowledged", func() bool { return testutil.ToFloat64(r.p.m.analyzed) == 13 })
+	stored, err := r.p.Grouper.Store().GetEvents(ctx, []string{"ev-root-d", "ev-root-e"})
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("stored events %v %v", stored, err)
+	}
+	res, err := r.index.SearchEvents(ctx, index.EventQuery{Size: 10})
+	if err != nil || res.Total != 2 {
+		t.Fatalf("indexed events %+v %v", res, err)
+	}
+	for _, e := range res.Hits {
+		if s := stored[e.ID]; e.Version != s.Version || e.Posts != s.Posts {
+			t.Errorf("%s indexed at version %d with %d posts, stored at version %d with %d", e.ID, e.Version, e.Posts, s.Version, s.Posts)
+		}
 	}
 }
 
