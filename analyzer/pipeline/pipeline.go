@@ -41,7 +41,8 @@ type Pipeline struct {
 	// OnIndexed, if set, sees each batch once it is indexed and its events
 	// published (the dashboard's live feed).
 	OnIndexed func(docs []domain.IndexedPost, changed []domain.Event)
-	// Throttle, if set, learns the backlog at start and each acknowledgement,
+	// Throttle, if set, learns the backlog at start, at each acknowledgement
+	// and from the bus every second and whenever the analyzer catches up,
 	// so that ingest can slow senders down when the analyzer falls behind.
 	Throttle *ingest.Throttle
 	// Records, if set, keeps the government portal pages among the posts
@@ -172,12 +173,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					p.OnIndexed(j.docs, j.events)
 				}
 			}
-			// the lag gauge is refreshed every second, and whenever the
-			// analyzer has caught up so that an idle gauge reads true
-			if p.m.lag != nil && (time.Since(lastLag) > time.Second || len(toAck) == 0) {
+			// the lag gauge and the throttle are refreshed from the bus every
+			// second, and whenever the analyzer has caught up so that an idle
+			// gauge reads true (a post counted twice at start, published
+			// between the first reading and ingest's Add, is forgotten here)
+			if (p.m.lag != nil || p.Throttle != nil) && (time.Since(lastLag) > time.Second || len(toAck) == 0) {
 				lastLag = time.Now()
 				if lag, err := sub.Lag(ctx); err == nil {
-					p.m.lag.Set(float64(lag))
+					if p.m.lag != nil {
+						p.m.lag.Set(float64(lag))
+					}
+					if p.Throttle != nil {
+						p.Throttle.Set(lag)
+					}
 				}
 			}
 		}
