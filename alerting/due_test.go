@@ -60,7 +60,7 @@ func (r *dueRun) kinds() []string {
 
 func waitKinds(t *testing.T, r *dueRun, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(r.kinds()) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("fired %v, want %d", r.kinds(), n)
@@ -122,7 +122,7 @@ func TestRestartAndSecondProcessFireOnce(t *testing.T) {
 	// two processes on one store (or one before and one after a restart)
 	b := New(st, orgtree.MustDefault(), Config{Now: clk.Now})
 	r1, r2 := startDue(t, a), startDue(t, b)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(r1.kinds())+len(r2.kinds()) < 1 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

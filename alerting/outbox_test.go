@@ -135,7 +135,7 @@ func TestNoticesWrittenWithTheirActions(t *testing.T) {
 	r1, r2 := startDue(t, a), startDue(t, b)
 	clk.Add(25 * time.Hour)
 	eventually := func(n int) []string {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for len(r1.kinds())+len(r2.kinds()) < n && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -192,7 +192,7 @@ func TestReminderSentOnceAfterACrash(t *testing.T) {
 	}
 	defer st2.Close()
 	stop := runNotifier(t, st2, h)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(h.received()) < 2 && time.Now().Before(deadline) { // the case opened, and its reminder
 		time.Sleep(5 * time.Millisecond)
 	}

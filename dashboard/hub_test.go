@@ -64,7 +64,7 @@ func dial(t testing.TB, srv *httptest.Server, origin string) *websocket.Conn {
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -382,7 +382,7 @@ func TestStatsMessage(t *testing.T) {
 	for range 5 {
 		h.Publish(KindPost, domain.Post{ID: "p"})
 	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
 		_, b, err := c.ReadMessage()
 		if err != nil {
@@ -424,7 +424,7 @@ func TestCloseDisconnectsEveryoneWithoutLeaks(t *testing.T) {
 		t.Fatalf("%d clients after Close", h.Clients())
 	}
 	for i, c := range conns {
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		var err error
 		for err == nil {
 			_, _, err = c.ReadMessage()

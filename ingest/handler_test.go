@@ -59,7 +59,7 @@ func TestHandlerPublishesDurablyAndReportsBadItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	msgs, err := sub.Fetch(ctx, 10)
 	if err != nil || len(msgs) != 3 {

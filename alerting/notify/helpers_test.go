@@ -57,7 +57,7 @@ func (r *recorder) all() []Delivery {
 // wait waits for at least n deliveries.
 func (r *recorder) wait(t testing.TB, n int) []Delivery {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ds := r.all()
 		if len(ds) >= n {

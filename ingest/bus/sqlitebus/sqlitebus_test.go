@@ -228,7 +228,7 @@ func TestRetentionLoopRuns(t *testing.T) {
 	if err := s.Ack(ctx, m[0]); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
 		if err := b.rdb.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil {
