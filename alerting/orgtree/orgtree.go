@@ -396,6 +396,25 @@ func (t *Tree) IsAncestor(anc, id string) bool {
 	return false
 }
 
+// Subtree gives the ids of the unit and of every unit below it, parents
+// before children; nil for an unknown id.
+func (t *Tree) Subtree(id string) []string {
+	n := t.load().byID[id]
+	if n == nil {
+		return nil
+	}
+	var out []string
+	var walk func(n *node)
+	walk = func(n *node) {
+		out = append(out, n.unit.ID)
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
 // Parent gives the superior of the unit with the given id (a department's
 // is its government unit); false for the root or an unknown id.
 func (t *Tree) Parent(id string) (domain.Unit, bool) {

@@ -105,8 +105,14 @@ type EventFilter struct {
 type CaseFilter struct {
 	Status string
 	UnitID string
-	Open   bool // only cases not closed
-	Limit  int  // 0 means 100
+	// Units, if set, keeps the cases of any of these units (a unit and
+	// every unit below it, for GET /cases?unit=…&subtree=1).
+	Units []string
+	Open  bool         // only cases not closed
+	Grade domain.Grade // the grade in force; GradeNone is any
+	// From and To keep the cases opened in [From, To); zero is unbounded.
+	From, To time.Time
+	Limit    int // 0 means 100
 }
 
 // RecordFilter selects records. Zero values do not filter.

@@ -298,37 +298,34 @@ func (s *Server) filteredCases(w http.ResponseWriter, r *http.Request) ([]domain
 			return nil, false
 		}
 	}
-	unit, subtree, overdue := v.Get("unit"), v.Get("subtree") == "1", v.Get("overdue") == "1"
-	f := store.CaseFilter{Status: v.Get("status"), UnitID: unit, Open: v.Get("open") == "1" || v.Get("open") == "true", Limit: limit}
-	filtering := subtree || overdue || grade != domain.GradeNone || !from.IsZero() || !to.IsZero()
-	if filtering {
-		f.Limit = 100_000 // filtered here, then cut to limit
-		if subtree {
-			f.UnitID = ""
+	unit, overdue := v.Get("unit"), v.Get("overdue") == "1"
+	f := store.CaseFilter{Status: v.Get("status"), UnitID: unit, Open: v.Get("open") == "1" || v.Get("open") == "true",
+		Grade: grade, From: from, To: to, Limit: limit}
+	if v.Get("subtree") == "1" && unit != "" {
+		f.UnitID, f.Units = "", s.Tree.Subtree(unit)
+		if f.Units == nil {
+			f.Units = []string{unit} // a unit no longer in the tree keeps its cases
 		}
+	}
+	if overdue {
+		f.Limit = maxCases // the clocks are read here, then the list is cut to limit
 	}
 	cs, err := s.Store.ListCases(r.Context(), f)
 	if err != nil {
 		fail(w, 500, "读取案件失败: %v", err)
 		return nil, false
 	}
-	if !filtering {
+	if !overdue {
 		return cs, true
 	}
 	now := time.Now()
 	out := cs[:0]
 	for _, c := range cs {
-		switch {
-		case subtree && unit != "" && c.UnitID != unit && !s.Tree.IsAncestor(unit, c.UnitID),
-			grade != domain.GradeNone && c.Grade != grade,
-			!from.IsZero() && c.CreatedAt.Before(from),
-			!to.IsZero() && !c.CreatedAt.Before(to),
-			overdue && !anyOverdue(c.Clocks, now):
-			continue
-		}
-		out = append(out, c)
-		if len(out) == limit {
-			break
+		if anyOverdue(c.Clocks, now) {
+			out = append(out, c)
+			if len(out) == limit {
+				break
+			}
 		}
 	}
 	return out, true

@@ -148,6 +148,7 @@ func proposedEvidence(t *testing.T, base, caseID string) {
 func reportsAndFilters(t *testing.T, base, caseID string) {
 	t.Helper()
 	var one struct {
+		Case   domain.Case `json:"case"`
 		Report struct {
 			CaseID  string `json:"case_id"`
 			Running int    `json:"running"`
@@ -177,6 +178,24 @@ func reportsAndFilters(t *testing.T, base, caseID string) {
 	}
 	if n := count("from=2000-01-01T00:00:00Z&to=2001-01-01T00:00:00Z"); n != 0 {
 		t.Errorf("opened in 2000: %d", n)
+	}
+	if n := count("from=2000-01-01T00:00:00Z&unit=cn&subtree=1&open=1"); n != 1 {
+		t.Errorf("opened since 2000, open, anywhere: %d", n)
+	}
+	if n := count("unit=no-such-unit&subtree=1"); n != 0 {
+		t.Errorf("below an unknown unit: %d", n)
+	}
+	if one.Case.Grade == domain.GradeNone {
+		t.Errorf("the case has no grade: %+v", one.Case)
+	}
+	for _, g := range []domain.Grade{domain.GradeI, domain.GradeII, domain.GradeIII, domain.GradeIV} {
+		want := 0
+		if g == one.Case.Grade {
+			want = 1
+		}
+		if n := count("grade=" + g.String()); n != want {
+			t.Errorf("grade %s: %d cases, want %d (the case is at %s)", g, n, want, one.Case.Grade)
+		}
 	}
 	var units struct {
 		Units []struct {

@@ -529,6 +529,22 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 		a = append(a, domain.CaseClosed)
 		where = append(where, fmt.Sprintf("status <> $%d", len(a)))
 	}
+	if f.Units != nil {
+		a = append(a, f.Units)
+		where = append(where, fmt.Sprintf("unit_id = ANY($%d::text[])", len(a)))
+	}
+	if f.Grade != domain.GradeNone {
+		a = append(a, int32(f.Grade))
+		where = append(where, fmt.Sprintf("grade = $%d", len(a)))
+	}
+	if !f.From.IsZero() {
+		a = append(a, nanos(f.From))
+		where = append(where, fmt.Sprintf("created_at >= $%d", len(a)))
+	}
+	if !f.To.IsZero() {
+		a = append(a, nanos(f.To))
+		where = append(where, fmt.Sprintf("created_at < $%d", len(a)))
+	}
 	q := `SELECT data FROM cases`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

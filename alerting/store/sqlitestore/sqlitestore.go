@@ -517,6 +517,27 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 		where = append(where, "status <> ?")
 		a = append(a, domain.CaseClosed)
 	}
+	if f.Units != nil {
+		where = append(where, "unit_id IN ("+strings.TrimSuffix(strings.Repeat("?,", max(len(f.Units), 1)), ",")+")")
+		if len(f.Units) == 0 {
+			a = append(a, nil) // matches nothing
+		}
+		for _, u := range f.Units {
+			a = append(a, u)
+		}
+	}
+	if f.Grade != domain.GradeNone {
+		where = append(where, "grade = ?")
+		a = append(a, int(f.Grade))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= ?")
+		a = append(a, nanos(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < ?")
+		a = append(a, nanos(f.To))
+	}
 	q := `SELECT data FROM cases`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -212,3 +212,55 @@ func BenchmarkUpdateCase(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListCasesOfALine: GET /cases?unit=…&subtree=1 over 10,000 cases
+// of 100 units, the newest 100 of a line of 10 units: filtered by the store
+// ("store"), against reading every case and filtering in Go ("all then
+// filter", as GET /cases did before the store took the filters).
+// go test -run '^$' -bench ListCasesOfALine ./alerting/store/sqlitestore/
+func BenchmarkListCasesOfALine(b *testing.B) {
+	st := openTemp(b)
+	defer st.Close()
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10_000 {
+		cs := storetest.SampleCase(fmt.Sprintf("case-%05d", i), fmt.Sprintf("e%05d", i), t0.Add(time.Duration(i)*time.Minute))
+		cs.UnitID = fmt.Sprintf("unit-%02d", i%100)
+		if _, _, err := st.CreateCase(ctx, cs, domain.Action{Kind: domain.ActOpen, Actor: "system", At: cs.CreatedAt}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	line := make([]string, 10)
+	inLine := map[string]bool{}
+	for i := range line {
+		line[i] = fmt.Sprintf("unit-%02d", i*7)
+		inLine[line[i]] = true
+	}
+	b.Run("store", func(b *testing.B) {
+		for b.Loop() {
+			cs, err := st.ListCases(ctx, store.CaseFilter{Units: line, Limit: 100})
+			if err != nil || len(cs) != 100 {
+				b.Fatal(len(cs), err)
+			}
+		}
+	})
+	b.Run("all then filter", func(b *testing.B) {
+		for b.Loop() {
+			cs, err := st.ListCases(ctx, store.CaseFilter{Limit: 100_000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out []domain.Case
+			for _, c := range cs {
+				if inLine[c.UnitID] {
+					if out = append(out, c); len(out) == 100 {
+						break
+					}
+				}
+			}
+			if len(out) != 100 {
+				b.Fatal(len(out))
+			}
+		}
+	})
+}

@@ -628,6 +628,16 @@ func testListCases(t *testing.T, st store.Store) {
 	mk("c3", "hz", domain.CaseSigned, 3)
 	mk("c4", "nb", domain.CaseAnswered, 4)
 	mk("c5", "hz", domain.CaseOpen, 5)
+	// c4's grade is confirmed at II (the grade in force filters, not the proposal)
+	c4, err := st.GetCase(c, "c4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c4.Grade = domain.GradeII
+	if _, err := st.UpdateCase(c, c4, domain.Action{Kind: domain.ActAssess, Actor: "研判员", At: c4.CreatedAt.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
 	tests := []struct {
 		name string
 		f    store.CaseFilter
@@ -640,6 +650,14 @@ func testListCases(t *testing.T, st store.Store) {
 		{"unit+open", store.CaseFilter{UnitID: "nb", Open: true}, []string{"c4", "c1"}},
 		{"limit", store.CaseFilter{Limit: 2}, []string{"c5", "c4"}},
 		{"none", store.CaseFilter{UnitID: "sh"}, nil},
+		{"units", store.CaseFilter{Units: []string{"hz", "sh"}}, []string{"c5", "c3"}},
+		{"units+open", store.CaseFilter{Units: []string{"nb", "hz"}, Open: true, Limit: 3}, []string{"c5", "c4", "c3"}},
+		{"no units", store.CaseFilter{Units: []string{}}, nil},
+		{"grade in force", store.CaseFilter{Grade: domain.GradeII}, []string{"c4"}},
+		{"grade III", store.CaseFilter{Grade: domain.GradeIII, Units: []string{"nb"}}, []string{"c2", "c1"}},
+		{"opened from", store.CaseFilter{From: at(3)}, []string{"c5", "c4", "c3"}},
+		{"opened before", store.CaseFilter{To: at(3)}, []string{"c2", "c1"}},
+		{"opened in", store.CaseFilter{From: at(2), To: at(4), Status: domain.CaseSigned}, []string{"c3"}},
 	}
 	for _, tc := range tests {
 		got, err := st.ListCases(c, tc.f)
