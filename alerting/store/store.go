@@ -80,6 +80,9 @@ type Store interface {
 
 	PutUnits(ctx context.Context, units []domain.Unit) error
 	ListUnits(ctx context.Context) ([]domain.Unit, error)
+	// DeleteUnit removes a unit (ErrNotFound if there is none); its cases
+	// keep the unit's id and name.
+	DeleteUnit(ctx context.Context, id string) error
 
 	PutRecord(ctx context.Context, r domain.Record) error
 	ListRecords(ctx context.Context, f RecordFilter) ([]domain.Record, error)

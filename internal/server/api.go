@@ -40,6 +40,7 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/route", s.routeExplain)
 	mux.HandleFunc("GET /api/v1/units", s.listUnits)
 	mux.HandleFunc("POST /api/v1/units", s.postUnits)
+	mux.HandleFunc("DELETE /api/v1/units/{id}", s.deleteUnit)
 	mux.HandleFunc("GET /api/v1/records", s.listRecords)
 	mux.HandleFunc("POST /api/v1/records", s.postRecord)
 	mux.HandleFunc("GET /api/v1/sources", s.listSources)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"yuqing/alerting/orgtree"
+	"yuqing/alerting/store"
 	"yuqing/domain"
 )
 
@@ -220,6 +221,84 @@ func (s *Server) postUnits(w http.ResponseWriter, r *http.Request) {
 		out[i], _ = next.Get(u.ID)
 	}
 	writeJSON(w, 201, map[string]any{"units": out})
+}
+
+// deleteUnit is DELETE /units/{id}: it removes a unit posted through the
+// API, and routing follows at once here and within unitsEvery elsewhere. A
+// posted unit that replaced one of the file's gives the file's back. The
+// file's own units are changed in the file; a unit with units below it, or
+// with cases not yet closed, is refused (409) with what is in the way, so
+// that no case is left with a unit that no longer exists. Closed cases keep
+// the unit's id and name.
+func (s *Server) deleteUnit(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.unitsMu.Lock()
+	defer s.unitsMu.Unlock()
+	stored, err := s.Store.ListUnits(r.Context())
+	if err != nil {
+		fail(w, 500, "读取单位失败: %v", err)
+		return
+	}
+	posted := postedUnits(stored)
+	i := slices.IndexFunc(posted, func(u domain.Unit) bool { return u.ID == id })
+	fileUnit, inFile := s.fileTree.Get(id)
+	switch {
+	case i < 0 && inFile:
+		fail(w, 409, "单位 %s（%s）来自组织机构文件，请在文件中删除或修改", id, fileUnit.Name)
+		return
+	case i < 0:
+		fail(w, 404, "没有经 API 新增的单位 %q", id)
+		return
+	}
+	if !inFile {
+		var below []string
+		for _, u := range s.Tree.Units() {
+			if u.ParentID == id {
+				below = append(below, u.ID)
+			}
+		}
+		if len(below) > 0 {
+			fail(w, 409, "单位 %s 下还有 %d 个下级单位（%s），请先删除它们", id, len(below), strings.Join(below, "、"))
+			return
+		}
+		open, err := s.Store.ListCases(r.Context(), store.CaseFilter{UnitID: id, Open: true, Limit: 6})
+		if err != nil {
+			fail(w, 500, "读取案件失败: %v", err)
+			return
+		}
+		if len(open) > 0 {
+			ids := make([]string, 0, 5)
+			for _, c := range open[:min(len(open), 5)] {
+				ids = append(ids, c.ID)
+			}
+			more := ""
+			if len(open) > 5 {
+				more = " 等"
+			}
+			fail(w, 409, "单位 %s 还有未办结的案件（%s%s），请先转办或办结", id, strings.Join(ids, "、"), more)
+			return
+		}
+	}
+	rest := slices.Delete(slices.Clone(posted), i, i+1)
+	next, _ := s.fileTree.Merge(rest) // units that no longer fit were logged when the tree was built
+	if err := s.Store.DeleteUnit(r.Context(), id); err != nil {
+		fail(w, 500, "删除单位失败: %v", err)
+		return
+	}
+	if inFile { // the store holds the file's unit again, as after a start
+		if err := s.Store.PutUnits(r.Context(), []domain.Unit{fileUnit}); err != nil {
+			fail(w, 500, "恢复组织机构文件中的单位失败: %v", err)
+			return
+		}
+	}
+	s.Tree.Replace(next)
+	s.unitsSig = unitsSignature(postedUnits(rest)) // nil when none, as read from the store
+	s.log.Info("经 API 删除单位，组织机构树已更新", "单位", id, "恢复文件中的同名单位", inFile)
+	resp := map[string]any{"deleted": id}
+	if inFile {
+		resp["restored"] = fileUnit
+	}
+	writeJSON(w, 200, resp)
 }
 
 func unitIDs(units []domain.Unit) []string {

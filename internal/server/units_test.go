@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"yuqing/alerting/orgtree"
 	"yuqing/analyzer/places"
@@ -306,5 +307,92 @@ func TestPostUnitsConcurrentRouting(t *testing.T) {
 	wg.Wait()
 	if id, _ := routeUnit(s.Tree, "浙江", "", "医疗卫生", []places.Place{{City: "宁波", County: "鄞州区"}}); id != "zhejiang-ningbo-yinzhou-health" {
 		t.Errorf("routeUnit = %s", id)
+	}
+}
+
+// TestDeleteUnits: a posted unit is removed and routing follows at once; a
+// posted replacement of a file unit gives the file's back; the file's own
+// units, units with units below them, units with open cases and unknown
+// ids are refused with the reason; another process follows on reload.
+func TestDeleteUnits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _ := openServer(t, dir, "", nil)
+	before := s.Tree.Len()
+	for _, body := range []string{yinzhou, yinzhouMore,
+		`{"id": "zhejiang-wenzhou", "name": "温州市人民政府办公室", "places": ["温州", "温州市", "苍南县"]}`} {
+		if code, answer := call(t, s, http.MethodPost, "/api/v1/units", body); code != 201 {
+			t.Fatalf("POST: %d %s", code, answer)
+		}
+	}
+
+	refuse := func(id string, code int, want string) {
+		t.Helper()
+		got, body := call(t, s, http.MethodDelete, "/api/v1/units/"+id, "")
+		if got != code || !strings.Contains(string(body), want) {
+			t.Errorf("DELETE %s: %d %s; want %d with %q", id, got, body, code, want)
+		}
+	}
+	refuse("zhejiang-ningbo", 409, "来自组织机构文件")
+	refuse("no-such-unit", 404, "没有经 API 新增的单位")
+	refuse("zhejiang-ningbo-yinzhou", 409, "下还有 2 个下级单位")
+
+	// a case of the town, still open: refused until it is closed
+	cs := domain.Case{ID: "case-zgm", EventID: "ev-zgm", Title: "钟公庙街道某小区停水", Status: domain.CaseOpen, Grade: domain.GradeIV,
+		UnitID: "zhejiang-ningbo-yinzhou-zgm", UnitName: "钟公庙街道办事处", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if _, _, err := s.Store.CreateCase(ctx, cs, domain.Action{Kind: domain.ActOpen, Actor: "system", At: cs.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	refuse("zhejiang-ningbo-yinzhou-zgm", 409, "还有未办结的案件（case-zgm）")
+	cs.Status = domain.CaseClosed
+	if _, err := s.Store.UpdateCase(ctx, cs, domain.Action{Kind: domain.ActClose, Actor: "张三", Note: "已恢复供水", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"zhejiang-ningbo-yinzhou-zgm", "zhejiang-ningbo-yinzhou-health", "zhejiang-ningbo-yinzhou"} {
+		if code, body := call(t, s, http.MethodDelete, "/api/v1/units/"+id, ""); code != 200 || !strings.Contains(string(body), id) {
+			t.Fatalf("DELETE %s: %d %s", id, code, body)
+		}
+	}
+	if ans := routeOf(t, s, "text=宁波鄞州区某小区电梯困人"); ans.Unit.ID != "zhejiang-ningbo" {
+		t.Errorf("after delete: %s (%s)", ans.Unit.ID, ans.Reason)
+	}
+	if c, err := s.Store.GetCase(ctx, "case-zgm"); err != nil || c.UnitName != "钟公庙街道办事处" {
+		t.Errorf("the closed case keeps its unit: %+v %v", c, err)
+	}
+
+	// the posted Wenzhou replaced the file's: deleting it gives the file's back
+	code, body := call(t, s, http.MethodDelete, "/api/v1/units/zhejiang-wenzhou", "")
+	var answer struct {
+		Restored domain.Unit `json:"restored"`
+	}
+	if code != 200 || json.Unmarshal(body, &answer) != nil || answer.Restored.Source != orgtree.SourceFile {
+		t.Fatalf("DELETE Wenzhou: %d %s", code, body)
+	}
+	if u, ok := s.Tree.Get("zhejiang-wenzhou"); !ok || u.Source != orgtree.SourceFile || slices.Contains(u.Places, "苍南县") {
+		t.Errorf("Wenzhou after delete: %+v %v", u, ok)
+	}
+	if s.Tree.Len() != before {
+		t.Errorf("tree has %d units, want the file's %d", s.Tree.Len(), before)
+	}
+	stored, err := s.Store.ListUnits(ctx)
+	if err != nil || len(postedUnits(stored)) != 0 || !slices.ContainsFunc(stored, func(u domain.Unit) bool { return u.ID == "zhejiang-wenzhou" }) {
+		t.Errorf("store after delete: %d posted, %v", len(postedUnits(stored)), err)
+	}
+	if changed, _ := s.reloadUnits(ctx); changed {
+		t.Error("a process's own DELETE is rebuilt again")
+	}
+
+	// another process deletes a unit: this one follows on its next look
+	if code, body := call(t, s, http.MethodPost, "/api/v1/units", `{"id": "zhejiang-ningbo-beilun", "name": "北仑区人民政府办公室", "parent_id": "zhejiang-ningbo", "places": ["北仑区"]}`); code != 201 {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	if err := s.Store.DeleteUnit(ctx, "zhejiang-ningbo-beilun"); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := s.reloadUnits(ctx); err != nil || !changed {
+		t.Fatalf("reload after another process's delete = %v, %v", changed, err)
+	}
+	if ans := routeOf(t, s, "text=北仑区某码头"); ans.Unit.ID != "zhejiang-ningbo" {
+		t.Errorf("after another process's delete: %s", ans.Unit.ID)
 	}
 }

@@ -729,6 +729,18 @@ func (s *Store) PutUnits(ctx context.Context, units []domain.Unit) error {
 	return nil
 }
 
+// DeleteUnit implements store.Store.
+func (s *Store) DeleteUnit(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM units WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("pgstore: delete unit %q: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: delete unit %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // ListUnits implements store.Store, ordered by id.
 func (s *Store) ListUnits(ctx context.Context) ([]domain.Unit, error) {
 	out, err := queryJSON[domain.Unit](ctx, s.pool, `SELECT data FROM units ORDER BY id`)

@@ -748,6 +748,18 @@ func (s *Store) PutUnits(ctx context.Context, units []domain.Unit) error {
 	return nil
 }
 
+// DeleteUnit implements store.Store.
+func (s *Store) DeleteUnit(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM units WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete unit %q: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlitestore: delete unit %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // ListUnits implements store.Store, ordered by id.
 func (s *Store) ListUnits(ctx context.Context) ([]domain.Unit, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT data FROM units ORDER BY id`)

@@ -700,6 +700,16 @@ func testUnits(t *testing.T, st store.Store) {
 	if err != nil || len(got) != 3 || got[2].Name != "宁波市人民政府" {
 		t.Errorf("after upsert ListUnits = %+v, %v", got, err)
 	}
+	if err := st.DeleteUnit(c, "zhejiang-ningbo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteUnit(c, "zhejiang-ningbo"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a deleted unit: %v, want ErrNotFound", err)
+	}
+	got, err = st.ListUnits(c)
+	if err != nil || !reflect.DeepEqual(got, units[:2]) {
+		t.Errorf("after delete ListUnits = %+v, %v", got, err)
+	}
 }
 
 func testRecords(t *testing.T, st store.Store) {
