@@ -36,6 +36,15 @@ func postedUnits(stored []domain.Unit) []domain.Unit {
 	return out
 }
 
+// storedPosted reads the store's units posted through the API.
+func (s *Server) storedPosted(ctx context.Context) ([]domain.Unit, error) {
+	stored, err := s.Store.ListUnits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return postedUnits(stored), nil
+}
+
 // unitsSignature tells whether the posted units changed since the last build.
 func unitsSignature(posted []domain.Unit) string {
 	b, _ := json.Marshal(posted)
@@ -184,14 +193,13 @@ func (s *Server) postUnits(w http.ResponseWriter, r *http.Request) {
 
 	s.unitsMu.Lock() // one change of the tree at a time in this process
 	defer s.unitsMu.Unlock()
-	stored, err := s.Store.ListUnits(r.Context())
+	// the would-be tree: the file's, the units posted so far (perhaps
+	// through another process), then these
+	posted, err := s.storedPosted(r.Context())
 	if err != nil {
 		fail(w, 500, "读取单位失败: %v", err)
 		return
 	}
-	// the would-be tree: the file's, the units posted so far (perhaps
-	// through another process), then these
-	posted := postedUnits(stored)
 	base, _ := s.fileTree.Merge(posted) // units that no longer fit were logged when the tree was built
 	next, err := base.With(units)
 	if err != nil {
@@ -234,12 +242,11 @@ func (s *Server) deleteUnit(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.unitsMu.Lock()
 	defer s.unitsMu.Unlock()
-	stored, err := s.Store.ListUnits(r.Context())
+	posted, err := s.storedPosted(r.Context())
 	if err != nil {
 		fail(w, 500, "读取单位失败: %v", err)
 		return
 	}
-	posted := postedUnits(stored)
 	i := slices.IndexFunc(posted, func(u domain.Unit) bool { return u.ID == id })
 	fileUnit, inFile := s.fileTree.Get(id)
 	switch {
