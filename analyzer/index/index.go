@@ -100,6 +100,17 @@ type RiskCount struct {
 	Count int64   `json:"count"`
 }
 
+// How many buckets each aggregation of a search gives, the largest first:
+// the same in every backend.
+const (
+	SentimentTop = 10
+	CategoryTop  = 20
+	RegionTop    = 20
+	KeywordTop   = 20
+	PlaceTop     = 20
+	UnitTop      = 20
+)
+
 // Risk bands of Aggregations.ByRisk, over Analysis.Risk taken within [0, 1]
 // (see ClampRisk): low [0, 0.3), medium [0.3, 0.7), high [0.7, 1]. Every
 // backend uses these bounds, so they agree to the last post.

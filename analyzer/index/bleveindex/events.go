@@ -267,8 +267,8 @@ func (ix *Index) SearchEvents(ctx context.Context, q index.EventQuery) (index.Ev
 		}
 		out.Aggs.ByGrade[index.GradeSlot(g)].Count += tc.Count
 	}
-	out.Aggs.ByCategory = top(termCounts(res.Facets[fevCategory]), categoryTop)
-	out.Aggs.ByRegion = top(termCounts(res.Facets[fevRegion]), regionTop)
+	out.Aggs.ByCategory = top(termCounts(res.Facets[fevCategory]), index.CategoryTop)
+	out.Aggs.ByRegion = top(termCounts(res.Facets[fevRegion]), index.RegionTop)
 	out.Aggs.ByUnit = top(termCounts(res.Facets[fevUnit]), eventTop)
 	out.Aggs.ByPlace = top(termCounts(res.Facets[fevPlaces]), eventTop)
 	return out, nil

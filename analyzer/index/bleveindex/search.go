@@ -17,16 +17,6 @@ import (
 	"yuqing/analyzer/index"
 )
 
-// Facet sizes.
-const (
-	sentimentTop = 10
-	categoryTop  = 20
-	regionTop    = 20
-	keywordTop   = 20
-	placeTop     = 20
-	unitTop      = 20
-)
-
 // Search runs a query. An empty Q matches every post and sorts by
 // published_at, newest first; a Q sorts by relevance. Aggregations count all
 // matches.
@@ -189,12 +179,12 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 			&search.SortField{Field: fSortTime, Desc: true, Missing: search.SortFieldMissingLast},
 		})
 	}
-	req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, sentimentTop))
-	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, categoryTop))
+	req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, index.SentimentTop))
+	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, index.CategoryTop))
 	// The region field also has the facet terms: all terms, split below
 	// (Bleve counts and sorts every term of a facet whatever its size).
 	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, allTerms))
-	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, keywordTop))
+	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, index.KeywordTop))
 	for f, size := range timeFacets {
 		req.AddFacet(f, bleve.NewFacetRequest(f, max(size, 1)))
 	}
@@ -253,7 +243,7 @@ func (ix *Index) regionCounts(f *search.FacetResult) (regions, places, units []i
 			}
 		}
 	}
-	return top(regions, regionTop), top(places, placeTop), top(units, unitTop), risk
+	return top(regions, index.RegionTop), top(places, index.PlaceTop), top(units, index.UnitTop), risk
 }
 
 // top sorts counts as termCounts does and keeps the first n.

@@ -146,10 +146,10 @@ func (ix *Index) SearchEvents(ctx context.Context, q index.EventQuery) (index.Ev
 		"sort":             order,
 		"aggs": map[string]any{
 			fGrade:    terms(fGrade, 5, 0),
-			fCategory: terms(fCategory, categoryTop, 0),
-			fRegion:   terms(fRegion, regionTop, 0),
-			fUnit:     terms(fUnit, unitTop, unitShardSize),
-			fPlaces:   terms(fPlaces, placeTop, placeShardSize),
+			fCategory: terms(fCategory, index.CategoryTop, 0),
+			fRegion:   terms(fRegion, index.RegionTop, 0),
+			fUnit:     terms(fUnit, index.UnitTop, unitShardSize),
+			fPlaces:   terms(fPlaces, index.PlaceTop, placeShardSize),
 		},
 	})
 	if err != nil {

@@ -11,14 +11,8 @@ import (
 	"yuqing/analyzer/index"
 )
 
-// Aggregation sizes, the same as bleveindex's facets.
+// Shard sizes of the aggregations (their sizes are index.KeywordTop…).
 const (
-	sentimentTop = 10
-	categoryTop  = 20
-	regionTop    = 20
-	keywordTop   = 20
-	placeTop     = 20
-	unitTop      = 20
 	// keywordShardSize is how many keywords each shard reports, so that the
 	// top 20 over several monthly indices are counted exactly in practice.
 	keywordShardSize = 500
@@ -86,12 +80,12 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 	}
 
 	aggs := map[string]any{
-		fSentiment: terms(fSentiment, sentimentTop, 0),
-		fCategory:  terms(fCategory, categoryTop, 0),
-		fRegion:    terms(fRegion, regionTop, 0),
-		fKeywords:  terms(fKeywords, keywordTop, keywordShardSize),
-		fPlaces:    terms(fPlaces, placeTop, placeShardSize),
-		fUnit:      terms(fUnit, unitTop, unitShardSize),
+		fSentiment: terms(fSentiment, index.SentimentTop, 0),
+		fCategory:  terms(fCategory, index.CategoryTop, 0),
+		fRegion:    terms(fRegion, index.RegionTop, 0),
+		fKeywords:  terms(fKeywords, index.KeywordTop, keywordShardSize),
+		fPlaces:    terms(fPlaces, index.PlaceTop, placeShardSize),
+		fUnit:      terms(fUnit, index.UnitTop, unitShardSize),
 		fRisk:      riskRanges(),
 	}
 	if histogram && len(starts) > 0 {
