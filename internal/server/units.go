@@ -71,6 +71,21 @@ func (s *Server) initUnits(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// units stored before units had a source: those the file does not
+	// have were posted through the API, and are marked so once
+	var marked []domain.Unit
+	for i, u := range stored {
+		if _, inFile := s.fileTree.Get(u.ID); u.Source == "" && !inFile {
+			stored[i].Source = orgtree.SourceAPI
+			marked = append(marked, stored[i])
+		}
+	}
+	if len(marked) > 0 {
+		if err := s.Store.PutUnits(ctx, marked); err != nil {
+			return err
+		}
+		s.log.Info("存储中早先经 API 新增的单位已标记来源", "单位", unitIDs(marked))
+	}
 	posted := postedUnits(stored)
 	var put []domain.Unit
 	for _, u := range s.fileTree.Units() {

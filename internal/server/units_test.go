@@ -396,3 +396,35 @@ func TestDeleteUnits(t *testing.T) {
 		t.Errorf("after another process's delete: %s", ans.Unit.ID)
 	}
 }
+
+// TestUnitsStoredWithoutSource: units posted before units had a source (so
+// stored without one) and absent from the file are taken as posted at
+// start, and route; the file's units stored without one stay the file's.
+func TestUnitsStoredWithoutSource(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, closeS := openServer(t, dir, "", nil)
+	old := []domain.Unit{
+		{ID: "zhejiang-ningbo-beilun", Name: "北仑区人民政府办公室", ParentID: "zhejiang-ningbo", Places: []string{"北仑区"}},
+		{ID: "zhejiang-ningbo", Name: "宁波市人民政府办公厅", ParentID: "zhejiang", Places: []string{"宁波", "宁波市"}},
+	}
+	if err := s.Store.PutUnits(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	closeS()
+	s2, _ := openServer(t, dir, "", nil)
+	if ans := routeOf(t, s2, "text=北仑区某码头"); ans.Unit.ID != "zhejiang-ningbo-beilun" {
+		t.Errorf("an old posted unit does not route: %s (%s)", ans.Unit.ID, ans.Reason)
+	}
+	stored, err := s2.Store.ListUnits(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := postedUnits(stored)
+	if len(posted) != 1 || posted[0].ID != "zhejiang-ningbo-beilun" {
+		t.Errorf("posted units after start: %+v", posted)
+	}
+	if u, _ := s2.Tree.Get("zhejiang-ningbo"); u.Source != orgtree.SourceFile {
+		t.Errorf("the file's unit: %+v", u)
+	}
+}
