@@ -1204,7 +1204,14 @@
   }
 
   // ---------- search ----------
-  function bars(ul, items, labelOf, clsOf) {
+  // A search is the words typed plus the filters picked by clicking a bar of
+  // a distribution or a frequent word (drill-down); each filter shows as a
+  // chip above the distributions, and clicking it takes it away.
+  var FILTER_LABEL = { sentiment: '情感', category: '分类', region: '地区', unit: '责任单位', keyword: '高频词', min_risk: '谣言风险' };
+  var RISK_MIN = { low: null, medium: '0.3', high: '0.7' };  // a band's lower bound as min_risk
+  var RISK_MIN_ZH = { '0.3': '≥0.3', '0.7': '≥0.7' };
+  var searchState = { q: '', filters: {} };
+  function bars(ul, items, labelOf, clsOf, pick) {
     clear(ul);
     var max = items.reduce(function (m, t) { return Math.max(m, t.count || 0); }, 0) || 1;
     items.forEach(function (t) {
@@ -1216,20 +1223,78 @@
       b.appendChild(f);
       li.appendChild(b);
       li.appendChild(el('span', 'n', fmtNum(t.count)));
+      if (pick && t.term && t.count && (!pick.ok || pick.ok(t.term))) pickable(li, '只看“' + labelOf(t.term) + '”', function () { pick(t.term); });
       ul.appendChild(li);
     });
   }
+  // pickable makes a node act as a button (click, Enter or Space).
+  function pickable(node, title, fn) {
+    node.classList.add('pick');
+    node.title = title;
+    node.setAttribute('role', 'button');
+    node.setAttribute('tabindex', '0');
+    node.addEventListener('click', fn);
+    node.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); fn(); }
+    });
+  }
+  function filterText(k, v) {
+    if (k === 'sentiment') return SENTIMENT[v] || v;
+    if (k === 'unit') return unitName(v);
+    if (k === 'min_risk') return RISK_MIN_ZH[v] || ('≥' + v);
+    return v;
+  }
+  // unitName gives a unit's name from the units list, once loaded.
+  function unitName(id) {
+    var u = units.list && units.list.find(function (x) { return x.id === id; });
+    return u && u.name ? u.name : id;
+  }
+  function setFilter(k, v) {
+    if (v === null || v === undefined || v === '') delete searchState.filters[k];
+    else searchState.filters[k] = String(v);
+    runSearch();
+  }
+  function renderFilters() {
+    var box = $('search-filters');
+    clear(box);
+    Object.keys(searchState.filters).forEach(function (k) {
+      var label = (FILTER_LABEL[k] || k) + '：' + truncate(filterText(k, searchState.filters[k]), 30) + ' ×';
+      var chip = el('span', 'chip', label);
+      pickable(chip, '取消此条件', function () { setFilter(k, null); });
+      box.appendChild(chip);
+    });
+  }
+  // the events API filters by category, region and unit; the others are posts' only
+  var EVENT_FILTERS = ['category', 'region', 'unit'];
+  function queryString(extra, only) {
+    var parts = ['q=' + encodeURIComponent(searchState.q)];
+    Object.keys(searchState.filters).forEach(function (k) {
+      if (!only || only.indexOf(k) >= 0) parts.push(k + '=' + encodeURIComponent(searchState.filters[k]));
+    });
+    return parts.join('&') + extra;
+  }
+  // a risk band narrows to its lower bound and above (the low band is all)
+  function riskPick(band) { setFilter('min_risk', RISK_MIN[band]); }
+  riskPick.ok = function (band) { return !!RISK_MIN[band]; };
   var searchSeq = 0;
+  // search starts a new search for the words q, without filters.
   function search(q) {
+    searchState = { q: q, filters: {} };
+    if (!units.list && !units.loading && !units.failed) loadUnits();
+    runSearch();
+  }
+  function runSearch() {
     var seq = ++searchSeq;
+    var q = searchState.q, filtered = Object.keys(searchState.filters).length > 0;
     hideOtherPanels('search');
     $('search-panel').hidden = false;
     $('search-summary').textContent = '检索中…';
+    renderFilters();
     clear($('search-hits'));
     clear($('search-events'));
     $('search-events-summary').textContent = '';
     // the events whose name, title or keywords match, hottest first
-    getJSON('/api/v1/events?q=' + encodeURIComponent(q) + '&size=10').then(function (res) {
+    getJSON('/api/v1/events?' + queryString('&size=10', EVENT_FILTERS)).then(function (res) {
       if (seq !== searchSeq) return;
       res = res || {};
       var evs = res.events || [];
@@ -1243,22 +1308,28 @@
       if (seq !== searchSeq) return;
       $('search-events-summary').textContent = '事件检索失败：' + err.message;
     });
-    getJSON('/api/v1/search?q=' + encodeURIComponent(q) + '&size=50').then(function (res) {
+    getJSON('/api/v1/search?' + queryString('&size=50')).then(function (res) {
       if (seq !== searchSeq) return;
       res = res || {};
       var hits = res.hits || [];
-      $('search-summary').textContent = (q ? '“' + truncate(q, 30) + '” ' : '全部信息 ') + '共 ' + fmtNum(res.total || 0) + ' 条' +
+      $('search-summary').textContent = (q ? '“' + truncate(q, 30) + '” ' : (filtered ? '' : '全部信息 ')) +
+        (filtered ? '（已按 ' + Object.keys(searchState.filters).length + ' 个条件筛选）' : '') +
+        '共 ' + fmtNum(res.total || 0) + ' 条' +
         (hits.length < (res.total || 0) ? '，显示前 ' + hits.length + ' 条' : '');
       var aggs = res.aggregations || {};
-      bars($('agg-sentiment'), aggs.by_sentiment || [], function (t) { return SENTIMENT[t] || t || '未知'; }, function (t) { return 's-' + t; });
-      bars($('agg-region'), (aggs.by_region || []).slice(0, 12), function (t) { return t || '未知'; });
+      var pick = function (k) { return function (v) { setFilter(k, v); }; };
+      bars($('agg-sentiment'), aggs.by_sentiment || [], function (t) { return SENTIMENT[t] || t || '未知'; }, function (t) { return 's-' + t; }, pick('sentiment'));
+      bars($('agg-category'), (aggs.by_category || []).slice(0, 12), function (t) { return t || '未分类'; }, null, pick('category'));
+      bars($('agg-region'), (aggs.by_region || []).slice(0, 12), function (t) { return t || '未知'; }, null, pick('region'));
+      bars($('agg-unit'), (aggs.by_unit || []).slice(0, 12), function (t) { return t ? unitName(t) : '未分派'; }, null, pick('unit'));
       bars($('agg-risk'), (aggs.by_risk || []).map(function (b) { return { term: b.band, count: b.count }; }),
-        function (t) { return RISK_BAND[t] || t; }, function (t) { return RISK_BAND_CLASS[t] || null; });
+        function (t) { return RISK_BAND[t] || t; }, function (t) { return RISK_BAND_CLASS[t] || null; },
+        riskPick);
       var kw = $('agg-keywords');
       clear(kw);
       (aggs.top_keywords || []).slice(0, 20).forEach(function (t) {
         var chip = el('span', 'chip', t.term);
-        chip.title = fmtNum(t.count) + ' 条';
+        if (t.term) pickable(chip, fmtNum(t.count) + ' 条；点击只看含“' + t.term + '”的信息', function () { setFilter('keyword', t.term); });
         kw.appendChild(chip);
       });
       var list = $('search-hits');

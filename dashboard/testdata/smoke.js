@@ -173,11 +173,13 @@ const unitReport = { cases: 10, units: [
   { unit_id: 'u-city', unit_name: '市政府 ' + evil, cases: 3, signed: 2, met: 1, missed: 2, running: 1, on_time_rate: 1 / 3, median_sign_min: 95, median_answer_min: 290 },
 ] };
 const calls = [];
+const everFetched = new Set();
 function respond(status, obj) {
   return Promise.resolve({ ok: status < 300, status, text: () => Promise.resolve(JSON.stringify(obj)) });
 }
 function fetch(url, opts) {
   calls.push({ url, opts: opts || {} });
+  everFetched.add(url);
   if (url.startsWith('/api/v1/events?limit=20')) return respond(200, { events });
   // the overdue case comes only with the overdue query: the page must merge both
   if (url.startsWith('/api/v1/cases?open=1&overdue=1&limit=')) return respond(200, { cases: cases.filter((c) => c.id === 'c-late') });
@@ -189,7 +191,9 @@ function fetch(url, opts) {
   if (url.startsWith('/api/v1/search?')) {
     return respond(200, {
       total: 3, hits: [{ id: 'h1', text: '搜索命中 ' + evil, source: 'news', analysis: { sentiment: { label: 'positive' } } }],
-      aggregations: { by_sentiment: [{ term: 'negative', count: 2 }, { term: 'positive', count: 1 }, { term: 'neutral', count: 0 }], by_region: [{ term: '广州市', count: 3 }], top_keywords: [{ term: '暴雨', count: 3 }] },
+      aggregations: { by_sentiment: [{ term: 'negative', count: 2 }, { term: 'positive', count: 1 }, { term: 'neutral', count: 0 }], by_region: [{ term: '广州市', count: 3 }], top_keywords: [{ term: '暴雨', count: 3 }],
+        by_category: [{ term: '突发事件与灾害', count: 2 }, { term: evil, count: 1 }], by_unit: [{ term: 'u-water', count: 2 }, { term: 'u-gone', count: 1 }],
+        by_risk: [{ band: 'low', count: 1 }, { band: 'medium', count: 1 }, { band: 'high', count: 1 }] },
     });
   }
   if (url === '/api/v1/cases/c-late') return respond(200, detail());
@@ -404,6 +408,44 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(byId['search-events'].childNodes.length, 1);
   assert.match(text('search-events-summary'), /共 4 个，显示最热的 1 个/);
   assert.match(byId['search-events'].childNodes[0].textContent, /暴雨事件 <img/);
+  // the distributions drill down: a click narrows posts and events, a chip shows the filter
+  const terms = (id) => byId[id].childNodes.map((l) => l.byClass('term')[0].textContent);
+  assert.deepStrictEqual(terms('agg-category'), ['突发事件与灾害', evil]);
+  assert.deepStrictEqual(terms('agg-unit'), ['市水务局', 'u-gone']);
+  const lastURL = (prefix) => calls.filter((c) => c.url.startsWith(prefix)).pop().url;
+  const q0 = 'q=' + encodeURIComponent('暴雨 & <b>');
+  byId['agg-region'].childNodes[0].dispatch('click');
+  await sleep(50);
+  assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?' + q0 + '&region=' + encodeURIComponent('广州市') + '&size=50');
+  assert.strictEqual(lastURL('/api/v1/events?q='), '/api/v1/events?' + q0 + '&region=' + encodeURIComponent('广州市') + '&size=10');
+  assert.strictEqual(text('search-filters'), '地区：广州市 ×');
+  assert.match(text('search-summary'), /已按 1 个条件筛选/);
+  byId['agg-keywords'].childNodes[0].dispatch('keydown', { key: 'Enter' });
+  await sleep(50);
+  assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?' + q0 + '&region=' + encodeURIComponent('广州市') + '&keyword=' + encodeURIComponent('暴雨') + '&size=50');
+  assert.strictEqual(lastURL('/api/v1/events?q='), '/api/v1/events?' + q0 + '&region=' + encodeURIComponent('广州市') + '&size=10', 'events take no keyword filter');
+  byId['agg-unit'].childNodes[0].dispatch('click');
+  await sleep(50);
+  assert.match(lastURL('/api/v1/events?q='), /&unit=u-water&size=10$/);
+  assert.match(text('search-filters'), /责任单位：市水务局 ×/);
+  assert.strictEqual(byId['agg-risk'].childNodes[0].classList.contains('pick'), false, 'the low risk band is everything');
+  byId['agg-risk'].childNodes[2].dispatch('click');
+  await sleep(50);
+  assert.match(lastURL('/api/v1/search?'), /&min_risk=0\.7&size=50$/);
+  assert.match(text('search-filters'), /谣言风险：≥0\.7 ×/);
+  byId['agg-category'].childNodes[1].dispatch('click'); // a hostile category stays text in the chip
+  await sleep(50);
+  assert.ok(byId['search-filters'].childNodes.every((c) => c.childNodes.length === 0));
+  // a chip takes its filter away
+  byId['search-filters'].childNodes.find((c) => c.textContent.startsWith('地区')).dispatch('click');
+  await sleep(50);
+  assert.doesNotMatch(lastURL('/api/v1/search?'), /region=/);
+  assert.strictEqual(byId['search-filters'].childNodes.length, 4);
+  // a new search starts without filters
+  byId['search-form'].dispatch('submit');
+  await sleep(50);
+  assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?' + q0 + '&size=50');
+  assert.strictEqual(byId['search-filters'].childNodes.length, 0);
   byId['search-close'].dispatch('click');
   assert.strictEqual(byId['search-panel'].hidden, true);
 
@@ -422,7 +464,7 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(document.activeElement, byId['case-close']);
   await sleep(200);
   assert.ok(calls.some((c) => c.url === '/api/v1/cases/c-late'), 'case detail fetched');
-  assert.ok(calls.some((c) => c.url === '/api/v1/units'), 'units fetched for transfer');
+  assert.ok(everFetched.has('/api/v1/units'), 'units fetched (by the search, or for transfer)');
   assert.ok(listItem(lateTitle).classList.contains('selected'));
   assert.match(text('case-summary'), /编号 c-late/);
   // head: hostile title and route reason stay text
