@@ -260,8 +260,16 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); wantsCSV(r) && q.Get("limit") == "" {
+		q.Set("limit", strconv.Itoa(maxCases)) // an export holds every case the filters select
+		r.URL.RawQuery = q.Encode()
+	}
 	cs, ok := s.filteredCases(w, r)
 	if !ok {
+		return
+	}
+	if wantsCSV(r) {
+		casesCSV(w, cs)
 		return
 	}
 	writeJSON(w, 200, map[string]any{"cases": cs, "now": time.Now().UTC()})
@@ -357,7 +365,12 @@ func (s *Server) unitReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, 200, map[string]any{"units": alerting.UnitReport(cs, time.Now()), "case_count": len(cs)})
+	units := alerting.UnitReport(cs, time.Now())
+	if wantsCSV(r) {
+		unitReportCSV(w, units)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"units": units, "case_count": len(cs)})
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {

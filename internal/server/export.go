@@ -1,0 +1,121 @@
+package server
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"yuqing/alerting"
+	"yuqing/domain"
+)
+
+// CSV exports, for the people who read reports in a spreadsheet (WPS,
+// Excel): GET /cases?format=csv and GET /reports/units?format=csv give the
+// rows of their JSON with Chinese headers and China times, as UTF-8 with a
+// byte-order mark so that the spreadsheet reads the Chinese right. A cell a
+// spreadsheet would take for a formula (starting with = + - @, a tab or a
+// carriage return) gets a leading ' : titles come from crawled posts, and a
+// crafted title must not run as a formula on a leader's desk.
+
+// wantsCSV reports whether the request asks for CSV (format=csv).
+func wantsCSV(r *http.Request) bool { return strings.EqualFold(r.URL.Query().Get("format"), "csv") }
+
+// csvCell makes s safe as a spreadsheet cell.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV answers with a CSV file named name (Chinese allowed) and the
+// day, for the browser to save.
+func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]string) {
+	file := name + "-" + time.Now().In(domain.China).Format("20060102") + ".csv"
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="export.csv"; filename*=UTF-8''%s`, url.PathEscape(file)))
+	w.WriteHeader(200)
+	_, _ = w.Write([]byte("\uFEFF"))
+	cw := csv.NewWriter(w)
+	_ = cw.Write(header)
+	for _, row := range rows {
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+}
+
+// chinaTime formats t in China time to the minute; "" for no time.
+func chinaTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(domain.China).Format("2006-01-02 15:04")
+}
+
+func chinaTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return chinaTime(*t)
+}
+
+// casesCSV writes cases, one row each, with their clocks in one cell.
+func casesCSV(w http.ResponseWriter, cases []domain.Case) {
+	now := time.Now()
+	rows := make([][]string, 0, len(cases))
+	for _, c := range cases {
+		grade := "未达分级"
+		if c.Grade != domain.GradeNone {
+			grade = c.Grade.String() + "级 " + c.Grade.Zh()
+		}
+		if c.GradeConfirmed {
+			grade += "（已确认）"
+		}
+		clocks := make([]string, 0, len(c.Clocks))
+		overdue := "否"
+		for _, k := range c.Clocks {
+			state := "截止 " + chinaTime(k.DueAt)
+			switch {
+			case k.StoppedAt != nil && k.StoppedAt.After(k.DueAt):
+				state = "超时完成 " + chinaTime(*k.StoppedAt) + "，截止 " + chinaTime(k.DueAt)
+				overdue = "是"
+			case k.StoppedAt != nil:
+				state = "按时完成 " + chinaTime(*k.StoppedAt)
+			case c.Status == domain.CaseClosed && !c.UpdatedAt.After(k.DueAt):
+				state = "到期前已办结，截止 " + chinaTime(k.DueAt)
+			case k.Overdue(now):
+				state = "已超时，截止 " + chinaTime(k.DueAt)
+				overdue = "是"
+			}
+			clocks = append(clocks, k.Name+"："+state)
+		}
+		rows = append(rows, []string{c.ID, c.Title, grade, alerting.StatusZh(c.Status), c.UnitName, c.UnitID,
+			chinaTime(c.FirstPostAt), chinaTime(c.CreatedAt), chinaTimePtr(c.SignedAt), strings.Join(clocks, "；"), overdue,
+			c.ResponseType, strconv.FormatFloat(c.Heat, 'f', 1, 64), c.EventID, c.RouteReason})
+	}
+	writeCSV(w, "案件", []string{"编号", "标题", "级别", "状态", "责任单位", "单位编号", "首帖时间", "立案时间", "签收时间",
+		"时限", "是否超时", "回应方式", "热度", "事件编号", "分派依据"}, rows)
+}
+
+// unitReportCSV writes the units' timeliness, one row per unit.
+func unitReportCSV(w http.ResponseWriter, units []alerting.UnitStats) {
+	rows := make([][]string, 0, len(units))
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
+	for _, u := range units {
+		rate := ""
+		if u.Met+u.Missed > 0 {
+			rate = num(100*u.OnTimeRate) + "%"
+		}
+		rows = append(rows, []string{u.UnitName, u.UnitID, strconv.Itoa(u.Cases), strconv.Itoa(u.Signed), strconv.Itoa(u.Met),
+			strconv.Itoa(u.Missed), strconv.Itoa(u.Running), rate, num(u.MedianSignMin), num(u.MedianAnswerMin)})
+	}
+	writeCSV(w, "各单位回应时效", []string{"单位", "单位编号", "案件数", "已签收", "按时完成时限", "超时时限", "进行中时限", "按时率",
+		"签收用时中位数（分钟）", "回应用时中位数（分钟）"}, rows)
+}
