@@ -1290,6 +1290,8 @@
     $('search-panel').hidden = false;
     $('search-summary').textContent = '检索中…';
     renderFilters();
+    $('search-export').setAttribute('href', '/api/v1/search?' + queryString('&format=csv'));
+    $('search-events-export').setAttribute('href', '/api/v1/events?' + queryString('&format=csv', EVENT_FILTERS));
     clear($('search-hits'));
     clear($('search-events'));
     $('search-events-summary').textContent = '';

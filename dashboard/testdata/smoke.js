@@ -428,6 +428,10 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   await sleep(50);
   assert.match(lastURL('/api/v1/events?q='), /&unit=u-water&size=10$/);
   assert.match(text('search-filters'), /责任单位：市水务局 ×/);
+  // the export buttons follow the search
+  assert.strictEqual(byId['search-export'].getAttribute('href'), '/api/v1/search?' + q0 + '&region=' + encodeURIComponent('广州市') +
+    '&keyword=' + encodeURIComponent('暴雨') + '&unit=u-water&format=csv');
+  assert.strictEqual(byId['search-events-export'].getAttribute('href'), '/api/v1/events?' + q0 + '&region=' + encodeURIComponent('广州市') + '&unit=u-water&format=csv');
   assert.strictEqual(byId['agg-risk'].childNodes[0].classList.contains('pick'), false, 'the low risk band is everything');
   byId['agg-risk'].childNodes[2].dispatch('click');
   await sleep(50);

@@ -118,6 +118,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		fail(w, 400, "参数 offset: %v", err)
 		return
 	}
+	if wantsCSV(r) {
+		s.searchCSV(w, r, q)
+		return
+	}
 	res, err := s.Index.Search(r.Context(), q.Normalize())
 	if err != nil {
 		fail(w, 500, "搜索失败: %v", err)
@@ -218,7 +222,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	if f.Limit, err = queryInt(v.Get("limit"), 50); err != nil {
+	limit := 50
+	if wantsCSV(r) {
+		limit = maxExportEvents
+	}
+	if f.Limit, err = queryInt(v.Get("limit"), limit); err != nil {
 		fail(w, 400, "参数 limit: %v", err)
 		return
 	}
@@ -235,6 +243,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	evs, err := s.Store.ListEvents(r.Context(), f)
 	if err != nil {
 		fail(w, 500, "读取事件失败: %v", err)
+		return
+	}
+	if wantsCSV(r) {
+		eventsCSV(w, evs)
 		return
 	}
 	for i := range evs {

@@ -8,6 +8,7 @@ import (
 
 	"yuqing/alerting/store"
 	"yuqing/analyzer/index"
+	"yuqing/domain"
 )
 
 // eventSearchParams are the parameters of GET /api/v1/events that make it a
@@ -79,6 +80,24 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) {
 		q.Sort = index.EventsByLast
 	default:
 		fail(w, 400, "参数 sort: %q 无效，应为 heat（按热度）或 last（按最近活动）", v.Get("sort"))
+		return
+	}
+	if wantsCSV(r) { // every match, hottest (or latest) first, up to maxExportEvents
+		q.Size, q.Offset = 1000, 0
+		var all []domain.Event
+		for len(all) < maxExportEvents {
+			res, err := s.Index.SearchEvents(r.Context(), q.Normalize())
+			if err != nil {
+				fail(w, 500, "搜索事件失败: %v", err)
+				return
+			}
+			all = append(all, res.Hits...)
+			q.Offset += len(res.Hits)
+			if len(res.Hits) == 0 || int64(q.Offset) >= res.Total {
+				break
+			}
+		}
+		eventsCSV(w, all)
 		return
 	}
 	res, err := s.Index.SearchEvents(r.Context(), q.Normalize())

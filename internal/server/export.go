@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"yuqing/alerting"
+	"yuqing/analyzer/index"
 	"yuqing/domain"
 )
 
@@ -118,4 +120,69 @@ func unitReportCSV(w http.ResponseWriter, units []alerting.UnitStats) {
 	}
 	writeCSV(w, "各单位回应时效", []string{"单位", "单位编号", "案件数", "已签收", "按时完成时限", "超时时限", "进行中时限", "按时率",
 		"签收用时中位数（分钟）", "回应用时中位数（分钟）"}, rows)
+}
+
+// maxExportPosts bounds GET /search?format=csv: the newest (or most
+// relevant) posts first, in pages of the index's largest page.
+const maxExportPosts = 10_000
+
+// maxExportEvents bounds GET /events?format=csv likewise.
+const maxExportEvents = 10_000
+
+var sentimentZh = map[string]string{domain.Positive: "正面", domain.Neutral: "中性", domain.Negative: "负面"}
+
+// searchCSV writes the posts a search selects, up to maxExportPosts.
+func (s *Server) searchCSV(w http.ResponseWriter, r *http.Request, q index.Query) {
+	q.Size, q.Offset = 1000, 0
+	var rows [][]string
+	for {
+		res, err := s.Index.Search(r.Context(), q)
+		if err != nil {
+			fail(w, 500, "搜索失败: %v", err)
+			return
+		}
+		for _, p := range res.Hits {
+			a := p.Analysis
+			rows = append(rows, []string{p.ID, p.Source, p.Title, clipRunes(p.Text, 500), p.Author.Name, chinaTime(p.PublishedAt), p.Region,
+				sentimentZh[a.Sentiment.Label], a.Category, strconv.FormatFloat(a.Risk, 'f', 2, 64), strings.Join(a.Places, "、"), a.Unit,
+				p.EventID, p.URL})
+		}
+		q.Offset += len(res.Hits)
+		if len(res.Hits) == 0 || int64(q.Offset) >= res.Total || q.Offset >= maxExportPosts {
+			break
+		}
+	}
+	writeCSV(w, "检索结果", []string{"编号", "来源", "标题", "正文（前 500 字）", "作者", "发布时间", "地区", "情感", "分类", "谣言风险",
+		"地点", "责任单位", "事件编号", "链接"}, rows)
+}
+
+// clipRunes cuts s to at most n characters.
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// eventsCSV writes events, one row each.
+func eventsCSV(w http.ResponseWriter, events []domain.Event) {
+	rows := make([][]string, 0, len(events))
+	for _, e := range events {
+		grade := "未达分级"
+		if e.Grade != domain.GradeNone {
+			grade = e.Grade.String() + "级 " + e.Grade.Zh()
+		}
+		neg := ""
+		if e.Posts > 0 {
+			neg = strconv.FormatFloat(100*float64(e.Negative)/float64(e.Posts), 'f', 1, 64) + "%"
+		}
+		name := e.Name
+		if name == "" {
+			name = e.Title
+		}
+		rows = append(rows, []string{e.ID, name, e.Title, grade, strconv.FormatFloat(e.Heat, 'f', 1, 64), strconv.FormatInt(e.Posts, 10), neg,
+			e.Category, e.Region, e.Unit, chinaTime(e.FirstAt), chinaTime(e.LastAt), strings.Join(e.Keywords, "、"), strings.Join(e.Reasons, "；")})
+	}
+	writeCSV(w, "事件", []string{"编号", "名称", "标题", "级别", "热度", "帖子数", "负面占比", "分类", "地区", "责任单位", "首帖时间", "最近活动",
+		"关键词", "分级理由"}, rows)
 }

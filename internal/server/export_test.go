@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,6 +103,80 @@ func TestCSVCell(t *testing.T) {
 		"\t=1": "'\t=1", "\r=1": "'\r=1", "a=1": "a=1"} {
 		if got := csvCell(in); got != want {
 			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSearchAndEventsCSV: GET /search?format=csv pages through every match
+// (more than one page of the index), GET /events?format=csv exports both
+// the store's listing and an event search; hostile cells are defused.
+func TestSearchAndEventsCSV(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openServer(t, t.TempDir(), "", nil)
+	t0 := time.Date(2024, 7, 1, 8, 0, 0, 0, domain.China)
+	long := strings.Repeat("长", 600)
+	var docs []domain.IndexedPost
+	for i := range 2300 {
+		p := domain.IndexedPost{Post: domain.Post{ID: fmt.Sprintf("p%04d", i), Source: "weibo", Text: fmt.Sprintf("宁波暴雨积水第%d条", i),
+			PublishedAt: t0.Add(time.Duration(i) * time.Second), Region: "浙江"}}
+		p.Analysis.Sentiment.Label = domain.Negative
+		docs = append(docs, p)
+	}
+	docs[7].Title, docs[7].Text = "@SUM(1+1)*cmd", "宁波暴雨 "+long
+	docs = append(docs, domain.IndexedPost{Post: domain.Post{ID: "other", Text: "杭州晴天", PublishedAt: t0}})
+	if err := s.Index.Index(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	read := func(target string) [][]string {
+		t.Helper()
+		code, body := call(t, s, http.MethodGet, target, "")
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", target, code, body)
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF"))).ReadAll()
+		if err != nil {
+			t.Fatalf("GET %s: %v", target, err)
+		}
+		return rows
+	}
+	rows := read("/api/v1/search?format=csv&q=暴雨")
+	if len(rows) != 2301 || rows[0][3] != "正文（前 500 字）" {
+		t.Fatalf("%d rows, header %q", len(rows), rows[0])
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		seen[r[0]] = true
+		if r[0] == "p0007" && (r[2] != "'@SUM(1+1)*cmd" || len([]rune(r[3])) != 501 || r[7] != "负面") {
+			t.Errorf("p0007: title %q, %d characters, sentiment %q", r[2], len([]rune(r[3])), r[7])
+		}
+	}
+	if len(seen) != 2300 || seen["other"] {
+		t.Errorf("%d distinct posts exported (other: %v), want the 2300 matches", len(seen), seen["other"])
+	}
+
+	events := []domain.Event{
+		{ID: "ev-1", Title: "+宁波暴雨", Name: "宁波·暴雨", Grade: domain.GradeIII, Heat: 65, Posts: 40, Negative: 30, Category: "突发事件与灾害",
+			FirstAt: t0, LastAt: t0.Add(time.Hour), Keywords: []string{"暴雨", "积水"}, Reasons: []string{"热度 65"}},
+		{ID: "ev-2", Title: "杭州晴天", Heat: 10, Posts: 3, FirstAt: t0, LastAt: t0},
+	}
+	if err := s.Store.SaveEvents(ctx, events, nil); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Store.GetEvents(ctx, []string{"ev-1", "ev-2"})
+	if err != nil || len(stored) != 2 {
+		t.Fatal(stored, err)
+	}
+	if err := s.Index.IndexEvents(ctx, []domain.Event{stored["ev-1"], stored["ev-2"]}); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api/v1/events?format=csv", "/api/v1/events?format=csv&q=暴雨"} {
+		rows := read(target)
+		if rows[0][1] != "名称" || rows[1][0] != "ev-1" || rows[1][1] != "宁波·暴雨" || rows[1][2] != "'+宁波暴雨" || rows[1][3] != "III级 较大" ||
+			rows[1][6] != "75.0%" || rows[1][12] != "暴雨、积水" {
+			t.Errorf("%s: %q", target, rows)
+		}
+		if want := map[bool]int{true: 2, false: 3}[strings.Contains(target, "q=")]; len(rows) != want {
+			t.Errorf("%s: %d rows, want %d", target, len(rows), want)
 		}
 	}
 }
