@@ -37,6 +37,8 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/cases", s.openCase)
 	mux.HandleFunc("POST /api/v1/cases/{id}/actions", s.caseAction)
 	mux.HandleFunc("GET /api/v1/reports/units", s.unitReport)
+	mux.HandleFunc("GET /api/v1/reports/summary", s.summaryReport)
+	mux.HandleFunc("GET /report", s.reportPage)
 	mux.HandleFunc("GET /api/v1/route", s.routeExplain)
 	mux.HandleFunc("GET /api/v1/units", s.listUnits)
 	mux.HandleFunc("POST /api/v1/units", s.postUnits)
