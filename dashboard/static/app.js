@@ -589,7 +589,7 @@
       panelCase.id = id;
       panelCase.data = null;
       panelCase.clockViews = [];
-      ['case-head', 'case-clocks', 'case-report', 'case-records', 'case-trail'].forEach(function (x) { clear($(x)); });
+      ['case-head', 'case-clocks', 'case-report', 'case-records', 'case-deliveries', 'case-trail'].forEach(function (x) { clear($(x)); });
       $('case-summary').textContent = '加载中…';
       $('case-transfer-unit').value = '';
       ['case-transfer-note', 'case-merge-into', 'case-merge-note'].forEach(function (x) { $(x).value = ''; });
@@ -650,6 +650,7 @@
     renderCaseClocks(c, j.report || {});
     renderCaseReport(c, j.report || {});
     renderCaseRecords(c, Array.isArray(j.records) ? j.records : []);
+    renderCaseDeliveries(Array.isArray(j.deliveries) ? j.deliveries : []);
     renderCaseTrail(Array.isArray(c.actions) ? c.actions : []);
     fillUnitSelect();
     sc.scrollTop = top;
@@ -830,6 +831,28 @@
         acts.appendChild(b);
         li.appendChild(acts);
       }
+      list.appendChild(li);
+    });
+  }
+  // every notification of the case still in the outbox: where it went, and
+  // whether it arrived, is waiting for its next attempt, or failed and why
+  var DELIVERY_ZH = { pending: '待发送', sent: '已送达', failed: '发送失败' };
+  var CHANNEL_ZH = { webhook: '接口推送', dingtalk: '钉钉', wecom: '企业微信', feishu: '飞书', email: '邮件', dashboard: '看板' };
+  function renderCaseDeliveries(ds) {
+    var list = $('case-deliveries');
+    clear(list);
+    ds.filter(function (d) { return d && typeof d === 'object'; }).forEach(function (d) {
+      var li = el('li', 'dlv dlv-' + (DELIVERY_ZH[d.status] ? d.status : 'x'));
+      var r1 = el('div', 'row1');
+      r1.appendChild(el('span', 'badge', DELIVERY_ZH[d.status] || d.status || '未知'));
+      var type = d.type ? '（' + (CHANNEL_ZH[d.type] || d.type) + '）' : '';
+      r1.appendChild(el('span', 'chan', truncate(String(d.name || d.channel || '未命名渠道'), 60) + type));
+      li.appendChild(r1);
+      var parts = ['尝试 ' + (Number(d.attempts) || 0) + ' 次'];
+      if (d.done_at) parts.push((d.status === 'sent' ? '送达于 ' : '结束于 ') + fmtStamp(d.done_at, true));
+      else if (d.next_at) parts.push('下次尝试 ' + fmtStamp(d.next_at, true));
+      li.appendChild(el('div', 'meta', parts.join(' · ')));
+      if (d.last_error) li.appendChild(el('div', 'note err', '最后错误：' + truncate(String(d.last_error), 200)));
       list.appendChild(li);
     });
   }

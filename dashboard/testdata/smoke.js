@@ -159,6 +159,11 @@ const detail = () => ({
     { record: { id: 'r2', kind: 'interpretation', title: '政策解读 ' + evil, url: 'javascript:alert(1)', published_at: iso(-D) }, score: 0.4, reasons: ['标题相近 ' + evil] },
     { record: { id: 'r3', kind: 'disclosure', title: '新闻发布会实录', url: confURL, unit_id: 'u-city', published_at: iso(-20 * M) }, score: 0.5, reasons: ['标题相近'], evidence: 'press_conference' },
   ],
+  deliveries: [
+    { channel: 'dingtalk:ab12', name: '市值班群 ' + evil, type: 'dingtalk', status: 'sent', attempts: 1, created_at: iso(-6 * H), done_at: iso(-6 * H) },
+    { channel: 'webhook:cd34', type: 'webhook', status: 'pending', attempts: 2, created_at: iso(-1 * H), next_at: iso(10 * M), last_error: 'HTTP 503 ' + evil },
+    { channel: 'email:ef56', name: '值班邮箱', type: 'email', status: 'failed', attempts: 8, created_at: iso(-2 * H), done_at: iso(-1 * H), last_error: 'smtp: 550 mailbox unavailable' },
+  ],
   now: iso(0),
 });
 const units = [
@@ -524,6 +529,18 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(evBtn.textContent, '作为“发布权威信息”的回应证据');
   assert.strictEqual(recs[2].byTag('button')[0].textContent, '作为“召开新闻发布会”的回应证据');
   // trail: oldest first, Chinese labels, hostile note and origin stay text, no javascript: link
+  // deliveries: status, channel name (text), next attempt or end, last error
+  const dlv = byId['case-deliveries'].childNodes;
+  assert.strictEqual(dlv.length, 3);
+  assert.deepStrictEqual(dlv.map((d) => d.byClass('badge')[0].textContent), ['已送达', '待发送', '发送失败']);
+  assert.strictEqual(dlv[0].byClass('chan')[0].textContent, '市值班群 ' + evil + '（钉钉）');
+  assert.strictEqual(dlv[0].byClass('chan')[0].childNodes.length, 0);
+  assert.match(dlv[0].byClass('meta')[0].textContent, /尝试 1 次 · 送达于 /);
+  assert.strictEqual(dlv[1].byClass('chan')[0].textContent, 'webhook:cd34（接口推送）');
+  assert.match(dlv[1].byClass('meta')[0].textContent, /尝试 2 次 · 下次尝试 /);
+  assert.strictEqual(dlv[1].byClass('err')[0].textContent, '最后错误：HTTP 503 ' + evil);
+  assert.match(dlv[2].byClass('meta')[0].textContent, /尝试 8 次 · 结束于 /);
+  assert.ok(dlv[2].classList.contains('dlv-failed'));
   const trail = byId['case-trail'].childNodes;
   assert.deepStrictEqual(trail.map((l) => l.byClass('akind')[0].textContent), ['立案', '签收', '时限提醒', '新闻发布会']);
   assert.deepStrictEqual(trail.map((l) => l.byClass('actor')[0].textContent), ['系统', '李四', '系统', '王五']);
