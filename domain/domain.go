@@ -145,6 +145,14 @@ func (g Grade) Zh() string {
 	return "未达分级"
 }
 
+// Label gives the grade as people read it: "II级 重大", or "未达分级".
+func (g Grade) Label() string {
+	if _, ok := gradeNames[g]; !ok {
+		return g.Zh()
+	}
+	return g.String() + "级 " + g.Zh()
+}
+
 // Major reports whether the grade is I or II, the grades with the 5h/24h clocks.
 func (g Grade) Major() bool { return g == GradeI || g == GradeII }
 

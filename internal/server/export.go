@@ -73,10 +73,7 @@ func casesCSV(w http.ResponseWriter, cases []domain.Case) {
 	now := time.Now()
 	rows := make([][]string, 0, len(cases))
 	for _, c := range cases {
-		grade := "未达分级"
-		if c.Grade != domain.GradeNone {
-			grade = c.Grade.String() + "级 " + c.Grade.Zh()
-		}
+		grade := c.Grade.Label()
 		if c.GradeConfirmed {
 			grade += "（已确认）"
 		}
@@ -168,10 +165,6 @@ func clipRunes(s string, n int) string {
 func eventsCSV(w http.ResponseWriter, events []domain.Event) {
 	rows := make([][]string, 0, len(events))
 	for _, e := range events {
-		grade := "未达分级"
-		if e.Grade != domain.GradeNone {
-			grade = e.Grade.String() + "级 " + e.Grade.Zh()
-		}
 		neg := ""
 		if e.Posts > 0 {
 			neg = strconv.FormatFloat(100*float64(e.Negative)/float64(e.Posts), 'f', 1, 64) + "%"
@@ -180,7 +173,7 @@ func eventsCSV(w http.ResponseWriter, events []domain.Event) {
 		if name == "" {
 			name = e.Title
 		}
-		rows = append(rows, []string{e.ID, name, e.Title, grade, strconv.FormatFloat(e.Heat, 'f', 1, 64), strconv.FormatInt(e.Posts, 10), neg,
+		rows = append(rows, []string{e.ID, name, e.Title, e.Grade.Label(), strconv.FormatFloat(e.Heat, 'f', 1, 64), strconv.FormatInt(e.Posts, 10), neg,
 			e.Category, e.Region, e.Unit, chinaTime(e.FirstAt), chinaTime(e.LastAt), strings.Join(e.Keywords, "、"), strings.Join(e.Reasons, "；")})
 	}
 	writeCSV(w, "事件", []string{"编号", "名称", "标题", "级别", "热度", "帖子数", "负面占比", "分类", "地区", "责任单位", "首帖时间", "最近活动",

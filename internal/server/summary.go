@@ -153,12 +153,7 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return out
 	},
-	"grade": func(g domain.Grade) string {
-		if g == domain.GradeNone {
-			return "未达分级"
-		}
-		return g.String() + "级 " + g.Zh()
-	},
+	"grade": domain.Grade.Label,
 	"sentiment": func(s string) string {
 		if z, ok := sentimentZh[s]; ok {
 			return z
