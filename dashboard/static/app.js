@@ -332,6 +332,13 @@
       e.keywords.slice(0, 6).forEach(function (k) { kw.appendChild(el('span', 'chip', k)); });
       li.appendChild(kw);
     }
+    if (e.id) {
+      var see = el('button', 'btn ghost see-posts', '查看信息');
+      see.type = 'button';
+      see.title = '在检索面板中列出本事件的全部信息及其分布';
+      see.addEventListener('click', function (ev) { if (ev && ev.stopPropagation) ev.stopPropagation(); searchEvent(e); });
+      li.appendChild(see);
+    }
     if (reasons.length) {
       var det = el('details', 'reasons');
       det.open = state.openReasons.has(e.id);
@@ -1230,10 +1237,10 @@
   // A search is the words typed plus the filters picked by clicking a bar of
   // a distribution or a frequent word (drill-down); each filter shows as a
   // chip above the distributions, and clicking it takes it away.
-  var FILTER_LABEL = { sentiment: '情感', category: '分类', region: '地区', unit: '责任单位', keyword: '高频词', min_risk: '谣言风险' };
+  var FILTER_LABEL = { event: '事件', sentiment: '情感', category: '分类', region: '地区', unit: '责任单位', keyword: '高频词', min_risk: '谣言风险' };
   var RISK_MIN = { low: null, medium: '0.3', high: '0.7' };  // a band's lower bound as min_risk
   var RISK_MIN_ZH = { '0.3': '≥0.3', '0.7': '≥0.7' };
-  var searchState = { q: '', filters: {} };
+  var searchState = { q: '', filters: {}, event: null };
   function bars(ul, items, labelOf, clsOf, pick) {
     clear(ul);
     var max = items.reduce(function (m, t) { return Math.max(m, t.count || 0); }, 0) || 1;
@@ -1265,6 +1272,7 @@
     if (k === 'sentiment') return SENTIMENT[v] || v;
     if (k === 'unit') return unitName(v);
     if (k === 'min_risk') return RISK_MIN_ZH[v] || ('≥' + v);
+    if (k === 'event' && searchState.event && searchState.event.id === v) return searchState.event.name || searchState.event.title || v;
     return v;
   }
   // unitName gives a unit's name from the units list, once loaded.
@@ -1302,7 +1310,15 @@
   var searchSeq = 0;
   // search starts a new search for the words q, without filters.
   function search(q) {
-    searchState = { q: q, filters: {} };
+    searchState = { q: q, filters: {}, event: null };
+    if (!units.list && !units.loading && !units.failed) loadUnits();
+    runSearch();
+  }
+  // searchEvent lists the posts of one event (GET /search?event=…) with
+  // their distributions, to drill down from there.
+  function searchEvent(e) {
+    searchState = { q: '', filters: { event: String(e.id) }, event: e };
+    $('q').value = '';
     if (!units.list && !units.loading && !units.failed) loadUnits();
     runSearch();
   }
@@ -1318,21 +1334,28 @@
     clear($('search-hits'));
     clear($('search-events'));
     $('search-events-summary').textContent = '';
-    // the events whose name, title or keywords match, hottest first
-    getJSON('/api/v1/events?' + queryString('&size=10', EVENT_FILTERS)).then(function (res) {
-      if (seq !== searchSeq) return;
-      res = res || {};
-      var evs = res.events || [];
-      $('search-events-summary').textContent = '共 ' + fmtNum(res.total || 0) + ' 个' +
-        (evs.length < (res.total || 0) ? '，显示最热的 ' + evs.length + ' 个' : '');
-      var max = evs.reduce(function (m, e) { return Math.max(m, e.heat || 0); }, 0) || 1;
-      var frag = document.createDocumentFragment();
-      evs.forEach(function (e) { frag.appendChild(eventView(e, max)); });
-      $('search-events').appendChild(frag);
-    }).catch(function (err) {
-      if (seq !== searchSeq) return;
-      $('search-events-summary').textContent = '事件检索失败：' + err.message;
-    });
+    var one = searchState.filters.event ? searchState.event : null;
+    if (one && one.id === searchState.filters.event) {
+      // the posts of one event: the event itself above them
+      $('search-events-summary').textContent = '本事件';
+      $('search-events').appendChild(eventView(one, one.heat || 1));
+    } else if (!searchState.filters.event) {
+      // the events whose name, title or keywords match, hottest first
+      getJSON('/api/v1/events?' + queryString('&size=10', EVENT_FILTERS)).then(function (res) {
+        if (seq !== searchSeq) return;
+        res = res || {};
+        var evs = res.events || [];
+        $('search-events-summary').textContent = '共 ' + fmtNum(res.total || 0) + ' 个' +
+          (evs.length < (res.total || 0) ? '，显示最热的 ' + evs.length + ' 个' : '');
+        var max = evs.reduce(function (m, e) { return Math.max(m, e.heat || 0); }, 0) || 1;
+        var frag = document.createDocumentFragment();
+        evs.forEach(function (e) { frag.appendChild(eventView(e, max)); });
+        $('search-events').appendChild(frag);
+      }).catch(function (err) {
+        if (seq !== searchSeq) return;
+        $('search-events-summary').textContent = '事件检索失败：' + err.message;
+      });
+    }
     getJSON('/api/v1/search?' + queryString('&size=50')).then(function (res) {
       if (seq !== searchSeq) return;
       res = res || {};

@@ -455,6 +455,23 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   await sleep(50);
   assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?' + q0 + '&size=50');
   assert.strictEqual(byId['search-filters'].childNodes.length, 0);
+  // an event's posts: 查看信息 on an event lists them, the event above, and drills down from there
+  byId['search-close'].dispatch('click');
+  const eventsCalls = calls.filter((c) => c.url.startsWith('/api/v1/events?q=')).length;
+  const e1 = byId.events.childNodes.find((li) => li.byClass('title')[0].textContent.startsWith('某市暴雨内涝'));
+  e1.byClass('see-posts')[0].dispatch('click');
+  await sleep(50);
+  assert.strictEqual(byId['search-panel'].hidden, false);
+  assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?q=&event=e1&size=50');
+  assert.strictEqual(calls.filter((c) => c.url.startsWith('/api/v1/events?q=')).length, eventsCalls, 'no event search for one event');
+  assert.ok(text('search-filters').startsWith('事件：某市暴雨内涝'));
+  assert.strictEqual(text('search-events-summary'), '本事件');
+  assert.strictEqual(byId['search-events'].childNodes.length, 1);
+  assert.strictEqual(byId['search-events'].childNodes[0].byClass('title')[0].textContent, '某市暴雨内涝 ' + evil);
+  byId['agg-region'].childNodes[0].dispatch('click');
+  await sleep(50);
+  assert.strictEqual(lastURL('/api/v1/search?'), '/api/v1/search?q=&event=e1&region=' + encodeURIComponent('广州市') + '&size=50');
+  assert.strictEqual(byId['search-events'].childNodes.length, 1);
   byId['search-close'].dispatch('click');
   assert.strictEqual(byId['search-panel'].hidden, true);
 
