@@ -155,6 +155,7 @@
     events: new Map(),
     cases: new Map(),
     casesCapped: false, // more open cases than the page loaded
+    casesUnit: '',      // the case list shows this unit and those below it ('' all)
     feedQueue: [],
     paused: false,
     recent: [],        // arrival times of feed posts, for the rate
@@ -378,7 +379,8 @@
   }
   function renderCases() {
     var list = $('cases');
-    var cs = Array.from(state.cases.values()).sort(function (a, b) {
+    var within = casesWithin();
+    var cs = Array.from(state.cases.values()).filter(function (c) { return !within || within.has(c.unit_id); }).sort(function (a, b) {
       var ua = urgency(a), ub = urgency(b);
       if (ua !== ub) return ua < ub ? -1 : 1;
       return (b.heat || 0) - (a.heat || 0);
@@ -390,6 +392,8 @@
     clear(list);
     list.appendChild(frag);
     list.scrollTop = top;
+    list.dataset.empty = within ? '本单位及下级暂无待办案件' : '暂无待办案件';
+    $('cases-note').textContent = within ? '本单位及下级 ' + fmtNum(cs.length) + ' 件' : '';
     tickClocks();
     renderCounters();
   }
@@ -918,6 +922,8 @@
     }).then(function () {
       units.loading = null;
       fillUnitSelect();
+      fillCasesUnit();
+      if (state.casesUnit) renderCases(); // the units below the chosen one are known now
     });
     return units.loading;
   }
@@ -930,6 +936,12 @@
     first.value = '';
     sel.appendChild(first);
     if (!units.list) { sel.value = ''; return; }
+    var seen = appendUnitOptions(sel, cur, true);
+    sel.value = keep && keep !== cur && seen.has(keep) ? keep : '';
+  }
+  // appendUnitOptions adds the units to a select as an indented tree (cur
+  // marked 当前, and disabled with disableCur); it gives the ids added.
+  function appendUnitOptions(sel, cur, disableCur) {
     var byParent = new Map(), ids = new Set();
     units.list.forEach(function (u) { ids.add(u.id); });
     units.list.forEach(function (u) {
@@ -945,14 +957,44 @@
         var o = el('option', null, '　'.repeat(Math.min(depth, 8)) + (u.name || u.id) + (u.id === cur ? '（当前）' : ''));
         o.value = u.id;
         o.title = u.id;
-        if (u.id === cur) o.disabled = true;
+        if (u.id === cur && disableCur) o.disabled = true;
         sel.appendChild(o);
         add(u.id, depth + 1);
       });
     }
     add('', 0);
     units.list.forEach(function (u) { if (!seen.has(u.id)) { seen.add(u.id); var o = el('option', null, u.name || u.id); o.value = u.id; sel.appendChild(o); } }); // cycles
-    sel.value = keep && keep !== cur && seen.has(keep) ? keep : '';
+    return seen;
+  }
+  // the case list's unit filter: a unit and every unit below it
+  var CASES_UNIT_KEY = 'yuqing.casesUnit';
+  function fillCasesUnit() {
+    var sel = $('cases-unit');
+    clear(sel);
+    var all = el('option', null, '全部单位');
+    all.value = '';
+    sel.appendChild(all);
+    var seen = units.list ? appendUnitOptions(sel, '', false) : new Set();
+    if (state.casesUnit && !seen.has(state.casesUnit)) {
+      var o = el('option', null, state.casesUnit); // chosen before, not (yet) in the list
+      o.value = state.casesUnit;
+      sel.appendChild(o);
+    }
+    sel.value = state.casesUnit;
+  }
+  // casesWithin gives the ids of the chosen unit and the units below it, or
+  // null for all units.
+  function casesWithin() {
+    if (!state.casesUnit) return null;
+    var within = new Set([state.casesUnit]);
+    if (!units.list) return within;
+    for (var grew = true; grew;) {
+      grew = false;
+      units.list.forEach(function (u) {
+        if (u.parent_id && within.has(u.parent_id) && !within.has(u.id)) { within.add(u.id); grew = true; }
+      });
+    }
+    return within;
   }
   function doTransfer(ev) {
     ev.preventDefault();
@@ -1473,6 +1515,14 @@
     measureHeader();
     if (typeof window.addEventListener === 'function') window.addEventListener('resize', measureHeader);
     try { $('actor').value = localStorage.getItem(ACTOR_KEY) || ''; } catch (e) { /* storage disabled */ }
+    try { state.casesUnit = localStorage.getItem(CASES_UNIT_KEY) || ''; } catch (e) { /* storage disabled */ }
+    fillCasesUnit();
+    loadUnits(); // for the case list's unit filter (and transfers)
+    $('cases-unit').addEventListener('change', function () {
+      state.casesUnit = $('cases-unit').value;
+      try { localStorage.setItem(CASES_UNIT_KEY, state.casesUnit); } catch (e) { /* storage disabled */ }
+      renderCases();
+    });
     $('actor').addEventListener('change', saveActor);
     $('search-form').addEventListener('submit', function (ev) {
       ev.preventDefault();

@@ -114,10 +114,10 @@ const events = [
 ];
 const clock = (name, hours, startedAgo, stopped) => ({ kind: 'k', name, hours, started_at: iso(-startedAgo), due_at: iso(hours * H - startedAgo), stopped_at: stopped ? iso(-1000) : undefined, evidence_url: stopped ? 'javascript:alert(1)' : undefined });
 const cases = [
-  { id: 'c-ok', title: '正常案件', status: 'open', grade: 3, unit_name: '市水务局', clocks: [clock('回应关切', 48, 1 * H)] },
-  { id: 'c-warn', title: '将到期案件', status: 'signed', grade: 4, unit_name: '区政府', clocks: [clock('回应关切', 48, 40 * H)] },
-  { id: 'c-late', title: '超时案件 ' + evil, status: 'assessed', grade: 1, unit_name: '市政府', clocks: [clock('发布权威信息', 5, 6 * H), clock('召开新闻发布会', 24, 6 * H)] },
-  { id: 'c-done', title: '已回应案件', status: 'answered', grade: 3, unit_name: '市教育局', clocks: [clock('回应关切', 48, 2 * H, true)] },
+  { id: 'c-ok', unit_id: 'u-water', title: '正常案件', status: 'open', grade: 3, unit_name: '市水务局', clocks: [clock('回应关切', 48, 1 * H)] },
+  { id: 'c-warn', unit_id: 'u-dist', title: '将到期案件', status: 'signed', grade: 4, unit_name: '区政府', clocks: [clock('回应关切', 48, 40 * H)] },
+  { id: 'c-late', unit_id: 'u-city', title: '超时案件 ' + evil, status: 'assessed', grade: 1, unit_name: '市政府', clocks: [clock('发布权威信息', 5, 6 * H), clock('召开新闻发布会', 24, 6 * H)] },
+  { id: 'c-done', unit_id: 'u-edu', title: '已回应案件', status: 'answered', grade: 3, unit_name: '市教育局', clocks: [clock('回应关切', 48, 2 * H, true)] },
 ];
 const M = 60e3;
 const D = 24 * H;
@@ -272,6 +272,23 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(text('c-cases'), '4');
   assert.strictEqual(text('c-overdue'), '1');
   assert.strictEqual(text('c-events'), '3');
+  // the case list's unit filter: a unit and the units below it, remembered
+  const unitSel = byId['cases-unit'];
+  assert.deepStrictEqual(unitSel.childNodes.map((o) => o.value), ['', 'u-city', 'u-water', 'u-dist', 'u-street']);
+  const pickUnit = async (id) => { unitSel.value = id; unitSel.dispatch('change'); await sleep(20); };
+  await pickUnit('u-dist');
+  assert.deepStrictEqual(byId.cases.childNodes.map((c) => c.byClass('title')[0].textContent), ['将到期案件']);
+  assert.strictEqual(text('cases-note'), '本单位及下级 1 件');
+  assert.strictEqual(ctx.localStorage.getItem('yuqing.casesUnit'), 'u-dist');
+  await pickUnit('u-city');
+  assert.deepStrictEqual(byId.cases.childNodes.map((c) => c.byClass('title')[0].textContent), ['超时案件 ' + evil, '将到期案件', '正常案件']);
+  await pickUnit('u-street');
+  assert.strictEqual(byId.cases.childNodes.length, 0);
+  assert.strictEqual(byId.cases.dataset.empty, '本单位及下级暂无待办案件');
+  assert.strictEqual(text('c-cases'), '4', 'the counter counts every open case');
+  await pickUnit('');
+  assert.strictEqual(byId.cases.childNodes.length, 4);
+  assert.strictEqual(text('cases-note'), '');
 
   // sources: the counter counts the silent and broken ones
   assert.strictEqual(text('c-sources'), '2');
