@@ -518,13 +518,13 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]domain.Cas
 		a = append(a, domain.CaseClosed)
 	}
 	if f.Units != nil {
-		where = append(where, "unit_id IN ("+strings.TrimSuffix(strings.Repeat("?,", max(len(f.Units), 1)), ",")+")")
-		if len(f.Units) == 0 {
-			a = append(a, nil) // matches nothing
+		// one JSON parameter, however many units a province's line holds
+		units, err := json.Marshal(f.Units)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list cases: %w", err)
 		}
-		for _, u := range f.Units {
-			a = append(a, u)
-		}
+		where = append(where, "unit_id IN (SELECT value FROM json_each(?))")
+		a = append(a, string(units))
 	}
 	if f.Grade != domain.GradeNone {
 		where = append(where, "grade = ?")

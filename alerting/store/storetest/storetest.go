@@ -638,6 +638,11 @@ func testListCases(t *testing.T, st store.Store) {
 		t.Fatal(err)
 	}
 	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	province := []string{} // a line as long as a province's, towns included
+	for i := range 40_000 {
+		province = append(province, fmt.Sprintf("town-%05d", i))
+	}
+	province = append(province, "nb")
 	tests := []struct {
 		name string
 		f    store.CaseFilter
@@ -653,6 +658,7 @@ func testListCases(t *testing.T, st store.Store) {
 		{"units", store.CaseFilter{Units: []string{"hz", "sh"}}, []string{"c5", "c3"}},
 		{"units+open", store.CaseFilter{Units: []string{"nb", "hz"}, Open: true, Limit: 3}, []string{"c5", "c4", "c3"}},
 		{"no units", store.CaseFilter{Units: []string{}}, nil},
+		{"40,001 units", store.CaseFilter{Units: province}, []string{"c4", "c2", "c1"}},
 		{"grade in force", store.CaseFilter{Grade: domain.GradeII}, []string{"c4"}},
 		{"grade III", store.CaseFilter{Grade: domain.GradeIII, Units: []string{"nb"}}, []string{"c2", "c1"}},
 		{"opened from", store.CaseFilter{From: at(3)}, []string{"c5", "c4", "c3"}},
