@@ -56,6 +56,11 @@ type Query struct {
 	Author string
 	Size   int // hits to return; 0 means 20, at most 1000
 	Offset int
+	// NoAggs asks for the hits and the total only, without aggregations
+	// (then Size may be up to MaxExportSize):
+	// an export pages through a search, and counting the aggregations
+	// again for every page would cost more than the pages themselves.
+	NoAggs bool
 }
 
 // Result is what a search gives: the hits, the total number of matches and
@@ -144,14 +149,19 @@ type TermCount struct {
 	Count int64  `json:"count"`
 }
 
+// MaxExportSize is the largest page of a NoAggs query.
+const MaxExportSize = 10_000
+
 // Normalize applies the defaults and bounds of Size.
 func (q Query) Normalize() Query {
 	if q.Size <= 0 {
 		q.Size = 20
 	}
-	if q.Size > 1000 {
-		q.Size = 1000
+	maxSize := 1000
+	if q.NoAggs {
+		maxSize = MaxExportSize
 	}
+	q.Size = min(q.Size, maxSize)
 	if q.Offset < 0 {
 		q.Offset = 0
 	}

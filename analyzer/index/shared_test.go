@@ -77,3 +77,17 @@ func TestRiskBands(t *testing.T) {
 		t.Errorf("NewRiskCounts = %+v", c)
 	}
 }
+
+func TestQueryNormalizeSizes(t *testing.T) {
+	for _, tc := range []struct {
+		q    Query
+		want int
+	}{
+		{Query{}, 20}, {Query{Size: 5000}, 1000}, {Query{Size: 5000, NoAggs: true}, 5000},
+		{Query{Size: 50_000, NoAggs: true}, MaxExportSize}, {Query{Size: -1, NoAggs: true}, 20},
+	} {
+		if got := tc.q.Normalize().Size; got != tc.want {
+			t.Errorf("%+v: size %d, want %d", tc.q, got, tc.want)
+		}
+	}
+}

@@ -120,8 +120,8 @@ func unitReportCSV(w http.ResponseWriter, units []alerting.UnitStats) {
 }
 
 // maxExportPosts bounds GET /search?format=csv: the newest (or most
-// relevant) posts first, in pages of the index's largest page.
-const maxExportPosts = 10_000
+// relevant) posts first.
+const maxExportPosts = index.MaxExportSize
 
 // maxExportEvents bounds GET /events?format=csv likewise.
 const maxExportEvents = 10_000
@@ -130,7 +130,7 @@ var sentimentZh = map[string]string{domain.Positive: "正面", domain.Neutral: "
 
 // searchCSV writes the posts a search selects, up to maxExportPosts.
 func (s *Server) searchCSV(w http.ResponseWriter, r *http.Request, q index.Query) {
-	q.Size, q.Offset = 1000, 0
+	q.Size, q.Offset, q.NoAggs = index.MaxExportSize, 0, true
 	var rows [][]string
 	for {
 		res, err := s.Index.Search(r.Context(), q)

@@ -38,6 +38,10 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 	defer ix.release()
 	bq, scored := ix.buildQuery(q)
 
+	if q.NoAggs {
+		res, _, err := ix.run(ctx, q, bq, scored, nil)
+		return res, err
+	}
 	if !q.From.IsZero() && !q.To.IsZero() {
 		// The asked range gives the interval: one search.
 		g := grainOf(index.ChooseInterval(q.To.Sub(q.From)))
@@ -179,12 +183,14 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 			&search.SortField{Field: fSortTime, Desc: true, Missing: search.SortFieldMissingLast},
 		})
 	}
-	req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, index.SentimentTop))
-	req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, index.CategoryTop))
-	// The region field also has the facet terms: all terms, split below
-	// (Bleve counts and sorts every term of a facet whatever its size).
-	req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, allTerms))
-	req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, index.KeywordTop))
+	if !q.NoAggs {
+		req.AddFacet(fSentiment, bleve.NewFacetRequest(fSentiment, index.SentimentTop))
+		req.AddFacet(fCategory, bleve.NewFacetRequest(fCategory, index.CategoryTop))
+		// The region field also has the facet terms: all terms, split below
+		// (Bleve counts and sorts every term of a facet whatever its size).
+		req.AddFacet(fRegion, bleve.NewFacetRequest(fRegion, allTerms))
+		req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, index.KeywordTop))
+	}
 	for f, size := range timeFacets {
 		req.AddFacet(f, bleve.NewFacetRequest(f, max(size, 1)))
 	}
@@ -204,6 +210,9 @@ func (ix *Index) run(ctx context.Context, q index.Query, bq query.Query, scored 
 		}
 		hit.Score = h.Score
 		out.Hits = append(out.Hits, hit)
+	}
+	if q.NoAggs {
+		return out, nil, nil
 	}
 	out.Aggs.BySentiment = termCounts(res.Facets[fSentiment])
 	out.Aggs.ByCategory = termCounts(res.Facets[fCategory])

@@ -54,12 +54,14 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		starts    []time.Time
 		histogram bool
 	)
-	if !q.From.IsZero() && !q.To.IsZero() {
+	switch {
+	case q.NoAggs: // hits and total only
+	case !q.From.IsZero() && !q.To.IsZero():
 		// The asked range gives the interval: one search.
 		interval = index.ChooseInterval(q.To.Sub(q.From))
 		starts = index.BucketStarts(q.From, q.To, false, interval)
 		histogram = true
-	} else {
+	default:
 		// Otherwise the span of the matches counts: find it first.
 		lo, hi, ok, err := ix.span(ctx, q, eq)
 		if err != nil {
@@ -103,7 +105,9 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 		"from":             q.Offset,
 		"track_total_hits": true,
 		"_source":          []string{fDoc},
-		"aggs":             aggs,
+	}
+	if !q.NoAggs {
+		req["aggs"] = aggs
 	}
 	if scored {
 		req["sort"] = []any{map[string]any{"_score": "desc"}, map[string]any{fPublished: map[string]any{"order": "desc", "missing": "_last"}}}
@@ -131,6 +135,9 @@ func (ix *Index) Search(ctx context.Context, q index.Query) (index.Result, error
 			hit.Score = *h.Score
 		}
 		out.Hits = append(out.Hits, hit)
+	}
+	if q.NoAggs {
+		return out, nil
 	}
 	out.Aggs.BySentiment = termCounts(r.Aggregations[fSentiment])
 	out.Aggs.ByCategory = termCounts(r.Aggregations[fCategory])

@@ -507,6 +507,18 @@ func testPaging(t *testing.T, ix index.Index) {
 	if len(first.Hits) == 1 && len(res.Hits) == 1 && first.Hits[0].ID == res.Hits[0].ID {
 		t.Errorf("q pages 1 and 2 both give %s", res.Hits[0].ID)
 	}
+	// NoAggs (exports): the same pages and total, no aggregations
+	for _, q := range []index.Query{{Size: 4, Offset: 2}, {Q: "医院", Size: 1, Offset: 1}, {Size: 3, From: at(1, 1, 0, 0), To: at(12, 31, 0, 0)}} {
+		with := search(t, ix, q)
+		q.NoAggs = true
+		without := search(t, ix, q)
+		if !reflect.DeepEqual(ids(with), ids(without)) || with.Total != without.Total {
+			t.Errorf("%+v: hits %v total %d, with aggregations %v total %d", q, ids(without), without.Total, ids(with), with.Total)
+		}
+		if a := without.Aggs; len(a.BySentiment)+len(a.ByCategory)+len(a.ByRegion)+len(a.TopKeywords)+len(a.ByPlace)+len(a.ByUnit)+len(a.OverTime) > 0 || a.Interval != "" {
+			t.Errorf("%+v: aggregations counted: %+v", q, a)
+		}
+	}
 }
 
 // testThresholds checks the interval at its bounds, from the matches' own
