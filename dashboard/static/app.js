@@ -156,6 +156,8 @@
     cases: new Map(),
     casesCapped: false, // more open cases than the page loaded
     casesUnit: '',      // the case list shows this unit and those below it ('' all)
+    freshCases: new Map(), // case id -> until when it is highlighted as new
+    casesLoaded: false,
     feedQueue: [],
     paused: false,
     recent: [],        // arrival times of feed posts, for the rate
@@ -358,6 +360,29 @@
   // ---------- cases ----------
   var clockViews = [];   // {el, remain, clock, item}
   var casesScheduled = false;
+  // announceNewCase tells of a case the page has not seen, if it is in the
+  // chosen unit's line: a toast (red for grades I and II, whose 5-hour clock
+  // runs), the item highlighted for a minute, and the tab's title counting
+  // the new cases until the page is looked at again.
+  var FRESH_MS = 60e3;
+  var unseenCases = 0, baseTitle = document.title;
+  function announceNewCase(c) {
+    if (!state.casesLoaded || !c || !c.id || c.status === 'closed' || state.cases.has(c.id)) return;
+    var within = casesWithin();
+    if (within && !within.has(c.unit_id)) return;
+    var g = Number(c.grade) || 0;
+    var grade = GRADE_ROMAN[g] ? GRADE_ROMAN[g] + '级 ' : '';
+    // an older case not in the list came back (reopened by a secondary wave)
+    var created = toDate(c.created_at);
+    var label = created && Date.now() - created.getTime() > 10 * 60e3 ? '案件重新进入待办：' : '新立案：';
+    toast(label + grade + truncate(String(c.title || '（无标题）'), 40) + (c.unit_name ? '，责任单位：' + truncate(String(c.unit_name), 20) : ''), g === 1 || g === 2);
+    state.freshCases.set(c.id, Date.now() + FRESH_MS);
+    setTimeout(function () { state.freshCases.delete(c.id); scheduleCases(); }, FRESH_MS);
+    if (document.hidden) {
+      unseenCases++;
+      document.title = '（' + unseenCases + ' 件新案件）' + baseTitle;
+    }
+  }
   function upsertCase(c) {
     if (!c || !c.id) return;
     if (c.status === 'closed') state.cases.delete(c.id); else state.cases.set(c.id, c);
@@ -400,6 +425,7 @@
   function caseView(c) {
     var li = el('li', 'case');
     li.dataset.id = c.id;
+    if ((state.freshCases.get(c.id) || 0) > Date.now()) li.classList.add('fresh');
     if (c.id === panelCase.id && !$('case-panel').hidden) li.classList.add('selected');
     li.addEventListener('click', function (ev) {
       // buttons and links in the item do their own thing
@@ -1449,6 +1475,7 @@
         ((j && j.cases) || []).forEach(function (c) { if (c && c.id && c.status !== 'closed') state.cases.set(c.id, c); });
       });
       state.casesCapped = ((rs[0] && rs[0].cases) || []).length >= CASES_LOADED;
+      state.casesLoaded = true; // from now on a case the page has not seen is new
       renderCases();
     }).catch(function (err) { toast('待办案件加载失败：' + err.message, true); });
     return Promise.all([evs, cs, loadSources()]);
@@ -1473,6 +1500,7 @@
         case 'post': if (m.data) onPost(m.data); break;
         case 'event': upsertEvent(m.data); break;
         case 'case':
+          announceNewCase(m.data);
           upsertCase(m.data);
           if (m.data && m.data.id && m.data.id === panelCase.id) scheduleCaseRefresh();
           break;
@@ -1518,6 +1546,9 @@
     try { state.casesUnit = localStorage.getItem(CASES_UNIT_KEY) || ''; } catch (e) { /* storage disabled */ }
     fillCasesUnit();
     loadUnits(); // for the case list's unit filter (and transfers)
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && unseenCases) { unseenCases = 0; document.title = baseTitle; }
+    });
     $('cases-unit').addEventListener('change', function () {
       state.casesUnit = $('cases-unit').value;
       try { localStorage.setItem(CASES_UNIT_KEY, state.casesUnit); } catch (e) { /* storage disabled */ }

@@ -81,8 +81,11 @@ const byId = {};
 for (const m of html.matchAll(/<([a-z0-9]+)[^>]*\sid="([^"]+)"/g)) byId[m[2]] = new Node(m[1]);
 for (const m of html.matchAll(/<[^>]*\sid="([^"]+)"[^>]*\shidden/g)) byId[m[1]].hidden = true;
 const body = new Node('body');
+const baseTitle = '政务舆情监测';
 const document = {
   readyState: 'complete',
+  title: baseTitle,
+  hidden: false,
   activeElement: body,
   getElementById: (id) => byId[id] || null,
   createElement: (t) => new Node(t),
@@ -323,6 +326,38 @@ const send = (obj) => sockets[sockets.length - 1].onmessage({ data: JSON.stringi
   assert.strictEqual(byId.events.childNodes[0].byClass('title')[0].textContent, '小区停水');
   assert.strictEqual(byId.events.childNodes[0].byClass('grade')[0].textContent, 'III级 较大');
   assert.strictEqual(byId.cases.childNodes.length, 3, 'closed case removed');
+  // a new case is announced (red for grade II), highlighted, and counted in the title while the tab is hidden
+  document.hidden = true;
+  send({ type: 'case', at: iso(0), data: { id: 'c-new', unit_id: 'u-water', title: '新案件 ' + evil, status: 'open', grade: 2, unit_name: '市水务局', clocks: [clock('发布权威信息', 5, 0)] } });
+  await sleep(150);
+  assert.strictEqual(text('toast'), '新立案：II级 新案件 ' + evil + '，责任单位：市水务局');
+  assert.ok(byId.toast.className.includes('error'));
+  assert.ok(byId.cases.childNodes.find((c) => c.dataset.id === 'c-new').classList.contains('fresh'));
+  assert.strictEqual(document.title, '（1 件新案件）' + baseTitle);
+  send({ type: 'case', at: iso(0), data: { id: 'c-new', unit_id: 'u-water', title: '新案件 ' + evil, status: 'signed', grade: 2, unit_name: '市水务局', clocks: [] } });
+  send({ type: 'case', at: iso(0), data: { id: 'c-new2', unit_id: 'u-water', title: '一般案件', status: 'open', grade: 4, clocks: [] } });
+  await sleep(150);
+  assert.strictEqual(text('toast'), '新立案：IV级 一般案件', 'an update is not announced; grade IV is');
+  assert.ok(!byId.toast.className.includes('error'));
+  assert.strictEqual(document.title, '（2 件新案件）' + baseTitle);
+  document.hidden = false;
+  document.dispatch('visibilitychange');
+  assert.strictEqual(document.title, baseTitle);
+  // an old case coming back (reopened) says so
+  send({ type: 'case', at: iso(0), data: { id: 'c-back', unit_id: 'u-water', title: '次生舆情', status: 'open', grade: 3, created_at: iso(-3 * D), clocks: [] } });
+  await sleep(150);
+  assert.strictEqual(text('toast'), '案件重新进入待办：III级 次生舆情');
+  send({ type: 'case', at: iso(0), data: { id: 'c-back', status: 'closed' } });
+  // a case outside the chosen unit's line is not announced
+  byId['cases-unit'].value = 'u-dist';
+  byId['cases-unit'].dispatch('change');
+  send({ type: 'case', at: iso(0), data: { id: 'c-new3', unit_id: 'u-water', title: '别处的案件', status: 'open', grade: 1, clocks: [] } });
+  await sleep(150);
+  assert.strictEqual(text('toast'), '案件重新进入待办：III级 次生舆情');
+  byId['cases-unit'].value = '';
+  byId['cases-unit'].dispatch('change');
+  for (const id of ['c-new', 'c-new2', 'c-new3']) send({ type: 'case', at: iso(0), data: { id, status: 'closed' } });
+  await sleep(150);
   assert.strictEqual(text('c-dropped'), '7');
   assert.strictEqual(text('c-posts'), '12.3万');
 
