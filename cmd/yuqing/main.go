@@ -40,7 +40,7 @@ const usage = `yuqing —— 政务舆情监测与回应
   yuqing analyze [--format text|jsonl]             从标准输入读帖子，逐行输出分析结果
   yuqing train   sentiment|category|rumor --data FILE... --out MODEL
   yuqing eval    sentiment|category|rumor --model MODEL --data FILE... [--split test|all]
-  yuqing report  [--from T] [--to T] [--out FILE] [--format html|json] [--server URL]  取舆情与回应报告（默认近 7 天）
+  yuqing report  [--from T | --days N] [--to T] [--out FILE] [--format html|json] [--server URL]  取舆情与回应报告（默认近 7 天）
 `
 
 func main() {

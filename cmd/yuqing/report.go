@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,6 +22,7 @@ func reportCmd(ctx context.Context, args []string) error {
 	srv := fs.String("server", "http://127.0.0.1:8080", "yuqing 服务地址")
 	from := fs.String("from", "", "起始时间（RFC 3339 或 2006-01-02；默认结束前 7 天）")
 	to := fs.String("to", "", "结束时间（默认现在）")
+	days := fs.Int("days", 0, "统计结束前的天数（不给 --from 时；默认 7，月报用 30）")
 	out := fs.String("out", "", "写入的文件（默认标准输出）")
 	format := fs.String("format", "html", "html（可打印的报告页）或 json")
 	if rest, err := parse(fs, args); err != nil {
@@ -43,6 +45,9 @@ func reportCmd(ctx context.Context, args []string) error {
 	}
 	if *to != "" {
 		q.Set("to", *to)
+	}
+	if *days != 0 {
+		q.Set("days", strconv.Itoa(*days))
 	}
 	if len(q) > 0 {
 		target += "?" + q.Encode()

@@ -33,6 +33,9 @@ func TestReportCmd(t *testing.T) {
 	if asked != "/report?from=2026-11-23" {
 		t.Errorf("asked %s", asked)
 	}
+	if err := reportCmd(context.Background(), []string{"--server", srv.URL, "--days", "30", "--out", out}); err != nil || asked != "/report?days=30" {
+		t.Errorf("days: %v, asked %s", err, asked)
+	}
 	if err := reportCmd(context.Background(), []string{"--server", srv.URL, "--format", "json", "--out", out}); err != nil || asked != "/api/v1/reports/summary" {
 		t.Errorf("json: %v, asked %s", err, asked)
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"yuqing/alerting"
@@ -55,7 +56,8 @@ type Summary struct {
 // summaryTopEvents is how many of the hottest events the report lists.
 const summaryTopEvents = 10
 
-// periodOf reads from/to (default: the 7 days up to now).
+// periodOf reads from/to, or days (the days up to to; 7 by default: a
+// weekly report, days=30 a monthly one).
 func periodOf(r *http.Request) (from, to time.Time, err error) {
 	v := r.URL.Query()
 	if from, err = queryTime(v.Get("from")); err != nil {
@@ -64,11 +66,20 @@ func periodOf(r *http.Request) (from, to time.Time, err error) {
 	if to, err = queryTime(v.Get("to")); err != nil {
 		return from, to, fmt.Errorf("参数 to: %v", err)
 	}
+	days := 7
+	if d := v.Get("days"); d != "" {
+		if days, err = strconv.Atoi(d); err != nil || days < 1 || days > 3660 {
+			return from, to, fmt.Errorf("参数 days: %q 应为 1 到 3660 之间的整数", d)
+		}
+		if !from.IsZero() {
+			return from, to, fmt.Errorf("参数 days 与 from 只能给一个")
+		}
+	}
 	if to.IsZero() {
 		to = time.Now()
 	}
 	if from.IsZero() {
-		from = to.Add(-7 * 24 * time.Hour)
+		from = to.AddDate(0, 0, -days)
 	}
 	if !from.Before(to) {
 		return from, to, fmt.Errorf("起始时间 %s 不早于结束时间 %s", chinaTime(from), chinaTime(to))

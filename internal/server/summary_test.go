@@ -102,6 +102,16 @@ func TestSummaryReport(t *testing.T) {
 	if code, body := call(t, s, http.MethodGet, "/api/v1/reports/summary?from=2025-02-01&to=2025-01-01", ""); code != 400 || !strings.Contains(string(body), "不早于") {
 		t.Errorf("reversed period: %d %s", code, body)
 	}
+	// days=N: the N days up to now (a monthly report); wrong or doubled, refused
+	if code, body := call(t, s, http.MethodGet, "/api/v1/reports/summary?days=30", ""); code != 200 || json.Unmarshal(body, &sum) != nil ||
+		sum.To.Sub(sum.From) < 29*24*time.Hour || sum.To.Sub(sum.From) > 31*24*time.Hour || sum.Cases != 2 {
+		t.Errorf("days=30: %d %s→%s, %d cases", code, sum.From, sum.To, sum.Cases)
+	}
+	for _, q := range []string{"days=0", "days=x", "days=7&from=2025-01-01"} {
+		if code, body := call(t, s, http.MethodGet, "/api/v1/reports/summary?"+q, ""); code != 400 || !strings.Contains(string(body), "days") {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
 	if rec := callRec(t, s, "/report?from=yesterday"); rec.Code != 400 {
 		t.Errorf("bad from on the page: %d", rec.Code)
 	}
