@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"yuqing/alerting/deadline"
 	"yuqing/alerting/orgtree"
@@ -227,15 +226,6 @@ func gradeText(g domain.Grade) string {
 	return fmt.Sprintf("%s级（%s）", g, g.Zh())
 }
 
-func truncate(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
-}
-
 // HandleEvent opens a case for the event if it is graded at least MinGrade,
 // has at least MinHeat and has no case yet; it reports whether it created
 // one. If the event's case exists and staff have not assessed it, a more
@@ -367,7 +357,7 @@ func (a *Alerter) newCase(ev domain.Event) (domain.Case, domain.Action) {
 	c := domain.Case{
 		ID:            CaseID(ev.ID),
 		EventID:       ev.ID,
-		Title:         truncate(ev.Title, 80),
+		Title:         domain.Clip(ev.Title, 80),
 		Status:        domain.CaseOpen,
 		ProposedGrade: ev.Grade,
 		Grade:         ev.Grade,

@@ -77,7 +77,7 @@ func (a *Alerter) Open(ctx context.Context, m ManualCase) (domain.Case, bool, er
 	sum := sha256.Sum256([]byte(m.Kind + "\x00" + m.Title + "\x00" + unit.ID + "\x00" + when))
 	key := m.Kind + "-" + hex.EncodeToString(sum[:8])
 	c := domain.Case{
-		ID: "case-" + key, EventID: key, Kind: m.Kind, Title: truncate(m.Title, 80), Status: domain.CaseOpen,
+		ID: "case-" + key, EventID: key, Kind: m.Kind, Title: domain.Clip(m.Title, 80), Status: domain.CaseOpen,
 		UnitID: unit.ID, UnitName: unit.Name, RouteReason: fmt.Sprintf("%s由%s交办", kindZh[m.Kind], m.Actor),
 		CreatedAt: now, FirstPostAt: m.Start, UpdatedAt: now, Clocks: clocks, DocumentURL: strings.TrimSpace(m.URL),
 	}

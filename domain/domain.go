@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Author is who wrote a post.
@@ -143,6 +144,16 @@ func (g Grade) Zh() string {
 		return s
 	}
 	return "未达分级"
+}
+
+// Clip trims s and cuts it to at most n characters, marking a cut with …
+// (titles in notices, exports and reports).
+func Clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // Label gives the grade as people read it: "II级 重大", or "未达分级".

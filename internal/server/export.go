@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"yuqing/alerting"
 	"yuqing/analyzer/index"
@@ -130,35 +129,21 @@ var sentimentZh = map[string]string{domain.Positive: "正面", domain.Neutral: "
 
 // searchCSV writes the posts a search selects, up to maxExportPosts.
 func (s *Server) searchCSV(w http.ResponseWriter, r *http.Request, q index.Query) {
-	q.Size, q.Offset, q.NoAggs = index.MaxExportSize, 0, true
-	var rows [][]string
-	for {
-		res, err := s.Index.Search(r.Context(), q)
-		if err != nil {
-			fail(w, 500, "搜索失败: %v", err)
-			return
-		}
-		for _, p := range res.Hits {
-			a := p.Analysis
-			rows = append(rows, []string{p.ID, p.Source, p.Title, clipRunes(p.Text, 500), p.Author.Name, chinaTime(p.PublishedAt), p.Region,
-				sentimentZh[a.Sentiment.Label], a.Category, strconv.FormatFloat(a.Risk, 'f', 2, 64), strings.Join(a.Places, "、"), a.Unit,
-				p.EventID, p.URL})
-		}
-		q.Offset += len(res.Hits)
-		if len(res.Hits) == 0 || int64(q.Offset) >= res.Total || q.Offset >= maxExportPosts {
-			break
-		}
+	q.Size, q.Offset, q.NoAggs = maxExportPosts, 0, true // one page: the index's largest
+	res, err := s.Index.Search(r.Context(), q)
+	if err != nil {
+		fail(w, 500, "搜索失败: %v", err)
+		return
+	}
+	rows := make([][]string, 0, len(res.Hits))
+	for _, p := range res.Hits {
+		a := p.Analysis
+		rows = append(rows, []string{p.ID, p.Source, p.Title, domain.Clip(p.Text, 500), p.Author.Name, chinaTime(p.PublishedAt), p.Region,
+			sentimentZh[a.Sentiment.Label], a.Category, strconv.FormatFloat(a.Risk, 'f', 2, 64), strings.Join(a.Places, "、"), a.Unit,
+			p.EventID, p.URL})
 	}
 	writeCSV(w, "检索结果", []string{"编号", "来源", "标题", "正文（前 500 字）", "作者", "发布时间", "地区", "情感", "分类", "谣言风险",
 		"地点", "责任单位", "事件编号", "链接"}, rows)
-}
-
-// clipRunes cuts s to at most n characters.
-func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 // eventsCSV writes events, one row each.

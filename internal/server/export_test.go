@@ -37,8 +37,7 @@ func TestCSVExports(t *testing.T) {
 	}
 	get := func(target string) (*httptest.ResponseRecorder, [][]string) {
 		t.Helper()
-		rec := httptest.NewRecorder()
-		s.Routes().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		rec := callRec(t, s, target)
 		body := rec.Body.String()
 		if rec.Code != 200 || !strings.HasPrefix(body, "\uFEFF") {
 			t.Fatalf("GET %s: %d %q", target, rec.Code, body)

@@ -40,17 +40,16 @@ type Summary struct {
 	TopEvents     []domain.Event    `json:"top_events"`
 	// Cases opened in the period, by status; their clocks met, missed and
 	// running as of now; the on-time rate over the decided clocks.
-	Cases      int                    `json:"cases"`
-	ByStatus   map[string]int         `json:"by_status"`
-	Met        int                    `json:"met"`
-	Missed     int                    `json:"missed"`
-	Running    int                    `json:"running"`
-	OnTimeRate float64                `json:"on_time_rate"`
-	Units      []alerting.UnitStats   `json:"units"`
-	Overdue    []domain.Case          `json:"overdue"` // opened in the period, a clock past its deadline, not closed
-	Generated  time.Time              `json:"generated_at"`
-	Notes      []string               `json:"notes,omitempty"` // what could not be read, said rather than hidden
-	byGrade    map[domain.Grade]int64 // for the page
+	Cases      int                  `json:"cases"`
+	ByStatus   map[string]int       `json:"by_status"`
+	Met        int                  `json:"met"`
+	Missed     int                  `json:"missed"`
+	Running    int                  `json:"running"`
+	OnTimeRate float64              `json:"on_time_rate"`
+	Units      []alerting.UnitStats `json:"units"`
+	Overdue    []domain.Case        `json:"overdue"` // opened in the period, a clock past its deadline, not closed
+	Generated  time.Time            `json:"generated_at"`
+	Notes      []string             `json:"notes,omitempty"` // what could not be read, said rather than hidden
 }
 
 // summaryTopEvents is how many of the hottest events the report lists.
@@ -91,7 +90,7 @@ func periodOf(r *http.Request) (from, to time.Time, err error) {
 // with a note, so that the rest still reaches the reader.
 func (s *Server) summarize(ctx context.Context, from, to time.Time) (Summary, error) {
 	now := time.Now()
-	sum := Summary{From: from, To: to, Generated: now, ByStatus: map[string]int{}, byGrade: map[domain.Grade]int64{}}
+	sum := Summary{From: from, To: to, Generated: now, ByStatus: map[string]int{}}
 	if res, err := s.Index.Search(ctx, index.Query{From: from, To: to, Size: 1}.Normalize()); err != nil {
 		sum.Notes = append(sum.Notes, "信息统计暂不可用: "+err.Error())
 	} else {
@@ -101,11 +100,6 @@ func (s *Server) summarize(ctx context.Context, from, to time.Time) (Summary, er
 		sum.Notes = append(sum.Notes, "事件统计暂不可用: "+err.Error())
 	} else {
 		sum.Events, sum.EventsByGrade, sum.TopEvents = res.Total, res.Aggs.ByGrade, res.Hits
-		for _, g := range res.Aggs.ByGrade {
-			if grade, err := ParseGrade(g.Term); err == nil {
-				sum.byGrade[grade] = g.Count
-			}
-		}
 	}
 	cases, err := s.Store.ListCases(ctx, store.CaseFilter{From: from, To: to, Limit: maxCases})
 	if err != nil {
@@ -114,16 +108,18 @@ func (s *Server) summarize(ctx context.Context, from, to time.Time) (Summary, er
 	sum.Cases = len(cases)
 	for _, c := range cases {
 		sum.ByStatus[c.Status]++
-		r := alerting.Report(c, nil, now)
-		sum.Met, sum.Missed, sum.Running = sum.Met+r.Met, sum.Missed+r.Missed, sum.Running+r.Running
 		if c.Status != domain.CaseClosed && anyOverdue(c.Clocks, now) {
 			sum.Overdue = append(sum.Overdue, c)
 		}
 	}
+	// every case is in one unit's line: the units' clocks add up to the period's
+	sum.Units = alerting.UnitReport(cases, now)
+	for _, u := range sum.Units {
+		sum.Met, sum.Missed, sum.Running = sum.Met+u.Met, sum.Missed+u.Missed, sum.Running+u.Running
+	}
 	if d := sum.Met + sum.Missed; d > 0 {
 		sum.OnTimeRate = float64(sum.Met) / float64(d)
 	}
-	sum.Units = alerting.UnitReport(cases, now)
 	slices.SortFunc(sum.Overdue, func(a, b domain.Case) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return sum, nil
 }
@@ -177,7 +173,14 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f%%", 100*float64(e.Negative)/float64(e.Posts))
 	},
-	"gradecount": func(sum Summary, g int) int64 { return sum.byGrade[domain.Grade(g)] },
+	"gradecount": func(sum Summary, g int) int64 {
+		for _, b := range sum.EventsByGrade {
+			if b.Term == domain.Grade(g).String() {
+				return b.Count
+			}
+		}
+		return 0
+	},
 	"overdueclocks": func(c domain.Case) string {
 		now := time.Now()
 		out := ""
